@@ -1,0 +1,220 @@
+//! Per-service detail: who consumes the budget, what each dependency would
+//! need, and single (and double) points of failure.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::engine::{self, EventId, Limits};
+use super::structure::{Event, Structure};
+use super::{Options, ServiceResult};
+use crate::model::{DomainId, Model, OwnForm, ServiceId};
+
+/// A part of the platform whose perfection or failure is asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Component {
+    /// A failure domain.
+    Domain(DomainId),
+    /// All instances of a service (its own component).
+    Service(ServiceId),
+    /// One instance of a replicated service.
+    Instance(ServiceId, u32),
+}
+
+/// How much of a service's expected downtime one component causes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Consumer {
+    /// The component.
+    pub component: Component,
+    /// Downtime per window that would vanish were the component perfect.
+    pub downtime_seconds: f64,
+    /// The same as a share of the service's expected downtime.
+    pub share: f64,
+}
+
+/// The own availability a dependency would need for the SLO to hold, all
+/// else fixed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Required {
+    /// The dependency.
+    pub dependency: ServiceId,
+    /// Its own unavailability now.
+    pub current_down: f64,
+    /// The largest own unavailability that meets the SLO; `None` when the
+    /// SLO is missed even were the dependency perfect.
+    pub required_down: Option<f64>,
+    /// With the incident form: incidents per year allowed at its detect +
+    /// mitigate time.
+    pub allowed_incidents_per_year: Option<f64>,
+}
+
+const YEAR_SECONDS: f64 = 365.0 * 86400.0;
+
+/// Most components in a cone for which pairs are searched.
+const MAX_PAIR_CONE: usize = 400;
+
+/// Fills the detail of one service (nothing when its number is not exact).
+pub fn fill(
+    model: &Model,
+    structure: &Structure,
+    result: &mut ServiceResult,
+    options: &Options,
+    deadline: Instant,
+) {
+    let root = structure.service_nodes[result.id.0 as usize];
+    let analysis = engine::Analysis::new(
+        &structure.graph,
+        root,
+        &structure.q,
+        &Limits::until(deadline),
+    );
+    let engine::Outcome::Exact(total) = analysis.outcome() else {
+        return;
+    };
+    let Some(gradient) = analysis.importance() else {
+        return;
+    };
+    let cone = structure.cone(root);
+    let window = model.window.seconds;
+
+    // Group the cone's events by component.
+    let mut groups: BTreeMap<Component, Vec<EventId>> = BTreeMap::new();
+    for &e in &cone {
+        let component = match structure.events[e as usize] {
+            Event::Domain(d) => Component::Domain(d),
+            Event::Instance(s, _) => Component::Service(s),
+        };
+        groups.entry(component).or_default().push(e);
+    }
+
+    // Who consumes the budget.
+    let mut consumers = Vec::new();
+    for (component, events) in &groups {
+        let reduction = if events.len() == 1 {
+            let e = events[0] as usize;
+            structure.q[e] * gradient[e]
+        } else {
+            let overrides: Vec<(EventId, f64)> = events.iter().map(|e| (*e, 0.0)).collect();
+            total - analysis.unavailability_with(&overrides).upper()
+        };
+        if reduction > 0.0 {
+            consumers.push(Consumer {
+                component: *component,
+                downtime_seconds: reduction * window,
+                share: if total > 0.0 { reduction / total } else { 0.0 },
+            });
+        }
+    }
+    consumers.sort_by(|a, b| b.downtime_seconds.total_cmp(&a.downtime_seconds));
+    result.consumers = consumers;
+
+    // Required availability per dependency.
+    let service = model.service(result.id);
+    if let Some((slo, _)) = service.slo {
+        let mut deps = Vec::new();
+        for r in &service.requires {
+            r.services(&mut deps);
+        }
+        deps.sort();
+        deps.dedup();
+        for dep in deps {
+            let events = &structure.instance_events[dep.0 as usize];
+            if events.is_empty() || Instant::now() >= deadline {
+                continue;
+            }
+            let evaluate = |q: f64| {
+                let overrides: Vec<(EventId, f64)> = events.iter().map(|e| (*e, q)).collect();
+                analysis.unavailability_with(&overrides).upper()
+            };
+            let required_down = solve_required(evaluate, slo.down);
+            let own = &model.service(dep).own;
+            let allowed_incidents_per_year = match (&own.form, required_down) {
+                (OwnForm::Incidents { detect, mitigate, .. }, Some(q)) => {
+                    let each = detect.seconds + mitigate.seconds;
+                    (each > 0.0).then(|| q / each * YEAR_SECONDS)
+                }
+                _ => None,
+            };
+            result.required.push(Required {
+                dependency: dep,
+                current_down: own.down,
+                required_down,
+                allowed_incidents_per_year,
+            });
+        }
+    }
+
+    // Single points of failure: basic events whose failure alone downs it.
+    let component_of = |e: EventId| match structure.events[e as usize] {
+        Event::Domain(d) => Component::Domain(d),
+        Event::Instance(s, i) => {
+            if model.service(s).instances.len() == 1 {
+                Component::Service(s)
+            } else {
+                Component::Instance(s, i)
+            }
+        }
+    };
+    let mut others = Vec::new();
+    for &e in &cone {
+        if !engine::is_up(&structure.graph, root, &|x| x == e) {
+            result.single_points_of_failure.push(component_of(e));
+        } else {
+            others.push(e);
+        }
+    }
+    if others.len() <= MAX_PAIR_CONE {
+        'pairs: for (i, &a) in others.iter().enumerate() {
+            for &b in &others[i + 1..] {
+                if result.double_points_of_failure.len() >= options.max_pairs
+                    || Instant::now() >= deadline
+                {
+                    break 'pairs;
+                }
+                if !engine::is_up(&structure.graph, root, &|x| x == a || x == b) {
+                    result
+                        .double_points_of_failure
+                        .push((component_of(a), component_of(b)));
+                }
+            }
+        }
+    }
+    result.detailed = true;
+}
+
+/// The largest own unavailability `q` with `evaluate(q) <= target`, for an
+/// `evaluate` that grows with `q`; `None` when even `q = 0` misses it.
+/// Bisection in log space keeps relative precision for tiny answers.
+pub fn solve_required(evaluate: impl Fn(f64) -> f64, target: f64) -> Option<f64> {
+    if evaluate(0.0) > target {
+        return None;
+    }
+    if evaluate(1.0) <= target {
+        return Some(1.0);
+    }
+    let (mut lo, mut hi) = (-18.0f64, 0.0f64);
+    if evaluate(10f64.powf(lo)) > target {
+        return Some(0.0);
+    }
+    for _ in 0..64 {
+        let mid = 0.5 * (lo + hi);
+        if evaluate(10f64.powf(mid)) <= target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(10f64.powf(lo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::solve_required;
+
+    #[test]
+    fn bisection_finds_linear_root() {
+        // U(q) = 1e-4 + 0.5 q; target 1e-3 → q = 1.8e-3.
+        let q = solve_required(|q| 1e-4 + 0.5 * q, 1e-3).unwrap();
+        assert!((q - 1.8e-3).abs() < 1e-12);
+        assert_eq!(solve_required(|q| 2e-3 + q, 1e-3), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! The numbers: structure functions of services over independent basic
+//! events, their exact unavailability, budgets, who consumes them, required
+//! availability per dependency and single points of failure.
+
+pub mod detail;
+pub mod engine;
+pub mod structure;
+
+use std::time::{Duration, Instant};
+
+use crate::model::{DomainId, LayerId, Model, ServiceId};
+use engine::{Limits, Outcome};
+use structure::Structure;
+
+pub use detail::{Component, Consumer, Required};
+
+/// Which services get the detailed analysis (consumers, requirements, single
+/// points of failure); every service always gets its composed availability.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Services with an SLO.
+    WithSlo,
+    /// Every service.
+    All,
+    /// The named services only.
+    Only(Vec<ServiceId>),
+}
+
+/// How to analyze.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Time allowed for the exact method before certified bounds are returned.
+    pub max_time: Duration,
+    /// Which services get details.
+    pub detail: Detail,
+    /// Most pairs of components listed as double points of failure.
+    pub max_pairs: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_time: Duration::from_secs(60),
+            detail: Detail::WithSlo,
+            max_pairs: 10,
+        }
+    }
+}
+
+/// The error budget of a service with an SLO, over the spec's window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Budget {
+    /// `(1 - slo) × window`.
+    pub budget_seconds: f64,
+    /// `(1 - composed) × window` (from the upper bound when not exact).
+    pub expected_downtime_seconds: f64,
+    /// Budget minus expected downtime (negative: overrun).
+    pub slack_seconds: f64,
+}
+
+/// Everything computed for one service.
+#[derive(Clone, Debug)]
+pub struct ServiceResult {
+    /// The service.
+    pub id: ServiceId,
+    /// Its probability of being down: exact, or certified bounds.
+    pub unavailability: Outcome,
+    /// Its budget, when it has an SLO.
+    pub budget: Option<Budget>,
+    /// Whether the details below were computed.
+    pub detailed: bool,
+    /// Components by the downtime that would vanish were each perfect, largest first.
+    pub consumers: Vec<Consumer>,
+    /// For each hard or group dependency, the own availability it would need.
+    pub required: Vec<Required>,
+    /// Components whose failure alone takes the service down.
+    pub single_points_of_failure: Vec<Component>,
+    /// Pairs of components (neither a single point) whose joint failure takes it down.
+    pub double_points_of_failure: Vec<(Component, Component)>,
+}
+
+impl ServiceResult {
+    /// The unavailability used for planning: exact, or the upper bound.
+    pub fn planning_unavailability(&self) -> f64 {
+        self.unavailability.upper()
+    }
+}
+
+/// A layer's guarantee held against its services.
+#[derive(Clone, Debug)]
+pub struct LayerResult {
+    /// The layer.
+    pub id: LayerId,
+    /// The service with the lowest composed availability, and that unavailability.
+    pub weakest: Option<(ServiceId, f64)>,
+    /// Whether every service composes to at least the guarantee.
+    pub holds: Option<bool>,
+}
+
+/// The analysis of a whole model.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// The window in seconds.
+    pub window_seconds: f64,
+    /// One result per service, in model order.
+    pub services: Vec<ServiceResult>,
+    /// One result per layer, in model order.
+    pub layers: Vec<LayerResult>,
+    /// Basic events in the model.
+    pub event_count: usize,
+    /// Wall time taken.
+    pub elapsed: Duration,
+}
+
+impl Analysis {
+    /// The result of one service.
+    pub fn service(&self, id: ServiceId) -> &ServiceResult {
+        &self.services[id.0 as usize]
+    }
+
+    /// Whether every number is exact.
+    pub fn all_exact(&self) -> bool {
+        self.services.iter().all(|s| s.unavailability.is_exact())
+    }
+}
+
+/// Analyzes a model.
+pub fn analyze(model: &Model, options: &Options) -> Analysis {
+    let start = Instant::now();
+    let deadline = start + options.max_time;
+    let structure = Structure::build(model);
+    let outcomes = engine::unavailability(
+        &structure.graph,
+        &structure.service_nodes,
+        &structure.q,
+        &Limits::until(deadline),
+    );
+    let window = model.window.seconds;
+    let mut services = Vec::with_capacity(model.services.len());
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        let id = ServiceId(i as u32);
+        let service = model.service(id);
+        let budget = service.slo.map(|(slo, _)| {
+            let budget_seconds = slo.down * window;
+            let expected = outcome.upper() * window;
+            Budget {
+                budget_seconds,
+                expected_downtime_seconds: expected,
+                slack_seconds: budget_seconds - expected,
+            }
+        });
+        let wanted = match &options.detail {
+            Detail::WithSlo => service.slo.is_some(),
+            Detail::All => true,
+            Detail::Only(ids) => ids.contains(&id),
+        };
+        let mut result = ServiceResult {
+            id,
+            unavailability: outcome,
+            budget,
+            detailed: false,
+            consumers: Vec::new(),
+            required: Vec::new(),
+            single_points_of_failure: Vec::new(),
+            double_points_of_failure: Vec::new(),
+        };
+        if wanted && Instant::now() < deadline {
+            detail::fill(model, &structure, &mut result, options, deadline);
+        }
+        services.push(result);
+    }
+    let layers = model
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            let weakest = layer
+                .services
+                .iter()
+                .map(|s| (*s, services[s.0 as usize].planning_unavailability()))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let holds = layer
+                .guarantees
+                .map(|(g, _)| weakest.is_none_or(|(_, u)| u <= g.down));
+            LayerResult {
+                id: LayerId(i as u32),
+                weakest,
+                holds,
+            }
+        })
+        .collect();
+    Analysis {
+        window_seconds: window,
+        services,
+        layers,
+        event_count: structure.events.len(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// A human name for a component.
+pub fn component_name(model: &Model, component: &Component) -> String {
+    match component {
+        Component::Domain(d) => {
+            let domain = model.domain(*d);
+            format!("{} {}", domain.kind, domain.name)
+        }
+        Component::Service(s) => model.service(*s).name.clone(),
+        Component::Instance(s, i) => {
+            let service = model.service(*s);
+            match service.instances.get(*i as usize).copied().flatten() {
+                Some(d) => format!("{}#{} (in {})", service.name, i + 1, model.domain(d).name),
+                None => format!("{}#{}", service.name, i + 1),
+            }
+        }
+    }
+}
+
+/// The domain ids in a component, for callers that need them.
+pub fn component_domain(component: &Component) -> Option<DomainId> {
+    match component {
+        Component::Domain(d) => Some(*d),
+        _ => None,
+    }
+}

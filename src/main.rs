@@ -1,0 +1,300 @@
+//! The `nines` command line: parses flags, calls the library, maps results to
+//! exit codes (0 clean, 1 errors or denied findings, 2 misuse or I/O).
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use nines::analysis::{self, Detail, Options};
+use nines::diagnostics::{self, Severity};
+use nines::syntax::quantity::parse_duration;
+
+#[derive(Parser)]
+#[command(name = "nines", version, about = "A reliability-budget calculator and policy language")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+    Github,
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check specs: syntax, names, layering, contracts. Exit 1 on errors.
+    Check {
+        /// Spec files or folders (every `.nines` file under a folder).
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: CheckFormat,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Compute composed availability, budgets and their consumers.
+    Report {
+        /// The spec.
+        spec: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// Show this service in detail (repeatable).
+        #[arg(long = "service")]
+        services: Vec<String>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Time for exact answers before certified bounds (`60s`, `2m`, or seconds).
+        #[arg(long, default_value = "60s", value_parser = parse_time)]
+        max_time: Duration,
+    },
+    /// Explain a diagnostic code.
+    Explain {
+        /// The code (`unknown-name` or `nines::unknown-name`).
+        code: String,
+    },
+    /// Format specs canonically (`-` reads standard input).
+    Fmt {
+        /// Spec files or folders, or `-`.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Only check that files are formatted (exit 1 when not).
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn parse_time(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.parse::<f64>() {
+        if seconds.is_finite() && seconds >= 0.0 {
+            return Ok(Duration::from_secs_f64(seconds));
+        }
+    }
+    parse_duration(text)
+        .map_err(|e| format!("{e}; {}", e.help))
+        .and_then(|d| Duration::try_from_secs_f64(d.seconds).map_err(|e| e.to_string()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            paths,
+            format,
+            deny_warnings,
+        } => check(&paths, format, deny_warnings),
+        Command::Report {
+            spec,
+            format,
+            services,
+            output,
+            max_time,
+        } => report(&spec, format, &services, output.as_deref(), max_time),
+        Command::Explain { code } => match nines::explain::lookup(&code) {
+            Some(e) => {
+                print!("{}", nines::explain::render(e));
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("error: no diagnostic code `{code}`; known codes:");
+                for e in nines::explain::CATALOGUE {
+                    eprintln!("  {:<22} {}", e.code, e.summary);
+                }
+                ExitCode::from(2)
+            }
+        },
+        Command::Fmt { paths, check } => fmt(&paths, check),
+    }
+}
+
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn report_unreadable(unreadable: &[(PathBuf, String)]) {
+    for (path, error) in unreadable {
+        eprintln!("error: cannot read {}: {error}", path.display());
+    }
+}
+
+fn check(paths: &[PathBuf], format: CheckFormat, deny_warnings: bool) -> ExitCode {
+    let loaded = nines::load(paths);
+    let sources = &loaded.sources;
+    let diagnostics = &loaded.diagnostics;
+    let out = match format {
+        CheckFormat::Human => {
+            let text = diagnostics::render_human(diagnostics, sources, colour());
+            eprint!("{text}");
+            let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+            let warnings = diagnostics.len() - errors;
+            eprintln!(
+                "checked {} file(s): {errors} error(s), {warnings} warning(s)",
+                sources.files().len()
+            );
+            String::new()
+        }
+        CheckFormat::Json => diagnostics::render_json(diagnostics, sources),
+        CheckFormat::Github => diagnostics::render_github(diagnostics, sources),
+        CheckFormat::Sarif => diagnostics::render_sarif(diagnostics, sources),
+    };
+    print!("{out}");
+    report_unreadable(&loaded.unreadable);
+    if !loaded.unreadable.is_empty() {
+        return ExitCode::from(2);
+    }
+    let failing = diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning));
+    if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn report(
+    spec: &Path,
+    format: ReportFormat,
+    names: &[String],
+    output: Option<&Path>,
+    max_time: Duration,
+) -> ExitCode {
+    let loaded = nines::load(&[spec.to_path_buf()]);
+    report_unreadable(&loaded.unreadable);
+    if !loaded.unreadable.is_empty() {
+        return ExitCode::from(2);
+    }
+    let Some(model) = &loaded.model else {
+        eprint!(
+            "{}",
+            diagnostics::render_human(&loaded.diagnostics, &loaded.sources, colour())
+        );
+        return ExitCode::from(1);
+    };
+    let mut only = Vec::new();
+    for name in names {
+        match model.service_named(name) {
+            Some(id) => only.push(id),
+            None => {
+                let known: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
+                let hint = nines::model::fuzzy::closest(name, known)
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                eprintln!("error: no service `{name}` in {}{hint}", spec.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let detail = if only.is_empty() {
+        Detail::WithSlo
+    } else {
+        Detail::Only(only.clone())
+    };
+    let options = Options {
+        max_time,
+        detail,
+        ..Options::default()
+    };
+    let analysis = analysis::analyze(model, &options);
+    let text = match format {
+        ReportFormat::Text => nines::report::render_text(model, &analysis, &only, &loaded.diagnostics, &loaded.sources),
+        ReportFormat::Markdown => {
+            nines::report::render_markdown(model, &analysis, &only, &loaded.diagnostics, &loaded.sources)
+        }
+        ReportFormat::Json => nines::report::render_json(model, &analysis, &loaded.diagnostics, &loaded.sources),
+    };
+    match output {
+        Some(path) => match nines::fsutil::write_atomically(path, text.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        },
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(text.as_bytes()).is_err() {
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
+    if paths.len() == 1 && paths[0] == Path::new("-") {
+        let mut text = String::new();
+        if std::io::stdin().read_to_string(&mut text).is_err() {
+            eprintln!("error: standard input is not UTF-8 text");
+            return ExitCode::from(2);
+        }
+        return match nines::syntax::format::format_source(&text) {
+            Ok(formatted) => {
+                if check {
+                    if formatted == text {
+                        ExitCode::SUCCESS
+                    } else {
+                        eprintln!("<stdin> is not formatted");
+                        ExitCode::from(1)
+                    }
+                } else {
+                    print!("{formatted}");
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(errors) => {
+                let mut sources = diagnostics::SourceMap::new();
+                sources.add("<stdin>", text);
+                eprint!("{}", diagnostics::render_human(&errors, &sources, colour()));
+                ExitCode::from(1)
+            }
+        };
+    }
+    let files = nines::model::load::spec_files(paths);
+    let mut status = ExitCode::SUCCESS;
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        };
+        match nines::syntax::format::format_source(&text) {
+            Ok(formatted) if formatted == text => {}
+            Ok(formatted) => {
+                if check {
+                    eprintln!("{} is not formatted", path.display());
+                    status = ExitCode::from(1);
+                } else if let Err(e) = nines::fsutil::write_atomically(&path, formatted.as_bytes()) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+            Err(errors) => {
+                let mut sources = diagnostics::SourceMap::new();
+                sources.add(path.clone(), text);
+                eprint!("{}", diagnostics::render_human(&errors, &sources, colour()));
+                status = ExitCode::from(1);
+            }
+        }
+    }
+    status
+}

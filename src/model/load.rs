@@ -1,0 +1,278 @@
+//! Reading a spec from disk: its root file and every file it imports, each
+//! parsed once, then resolved into a [`Model`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::{self, Diagnostic, FileId, SourceMap, Span};
+use crate::model::{resolve, Model};
+use crate::syntax::ast::{File, Item};
+
+/// Deepest chain of imports followed.
+pub const MAX_IMPORT_DEPTH: usize = 64;
+
+/// The result of loading one or more specs.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every file read.
+    pub sources: SourceMap,
+    /// The model of the last spec loaded, when it resolved.
+    pub model: Option<Model>,
+    /// Every diagnostic, sorted and without repeats.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Files that could not be read at all (exit code 2).
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+impl Loaded {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == diagnostics::Severity::Error)
+    }
+}
+
+/// Loads every spec named by `paths` (a folder means every `.nines` file
+/// under it). Each file is a spec of its own, with its imports.
+pub fn load(paths: &[PathBuf]) -> Loaded {
+    let mut loader = Loader::default();
+    let roots = spec_files(paths);
+    let mut model = None;
+    for root in &roots {
+        model = loader.load_spec(root);
+    }
+    let mut diagnostics = loader.diagnostics;
+    diagnostics::sort(&mut diagnostics);
+    diagnostics.dedup();
+    Loaded {
+        sources: loader.sources,
+        model,
+        diagnostics,
+        unreadable: loader.unreadable,
+    }
+}
+
+/// Loads one spec from text already in memory (no imports are followed
+/// relative to a real folder unless `path` has one).
+pub fn load_text(path: impl Into<PathBuf>, text: String) -> Loaded {
+    let path = path.into();
+    let mut loader = Loader::default();
+    let id = loader.sources.add(path.clone(), text);
+    loader.parse_file(id);
+    let model = loader.spec_from(id);
+    let mut diagnostics = loader.diagnostics;
+    diagnostics::sort(&mut diagnostics);
+    diagnostics.dedup();
+    Loaded {
+        sources: loader.sources,
+        model,
+        diagnostics,
+        unreadable: loader.unreadable,
+    }
+}
+
+/// The spec files named by `paths`: files as given, folders expanded to
+/// every `.nines` file under them (sorted).
+pub fn spec_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect_specs(path, &mut found, 0);
+            found.sort();
+            roots.extend(found);
+        } else {
+            roots.push(path.clone());
+        }
+    }
+    roots
+}
+
+fn collect_specs(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_specs(&path, out, depth + 1);
+        } else if path.extension().is_some_and(|e| e == "nines") {
+            out.push(path);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Loader {
+    sources: SourceMap,
+    /// Parsed files by id (`None`: did not parse).
+    parsed: HashMap<FileId, Option<File>>,
+    by_path: HashMap<PathBuf, FileId>,
+    diagnostics: Vec<Diagnostic>,
+    unreadable: Vec<(PathBuf, String)>,
+}
+
+impl Loader {
+    fn load_spec(&mut self, root: &Path) -> Option<Model> {
+        let id = self.read(root)?;
+        self.spec_from(id)
+    }
+
+    fn spec_from(&mut self, root: FileId) -> Option<Model> {
+        let mut order = Vec::new();
+        let mut stack = Vec::new();
+        let ok = self.visit(root, &mut stack, &mut order);
+        if !ok {
+            return None;
+        }
+        let files: Vec<(FileId, &File)> = order
+            .iter()
+            .filter_map(|id| self.parsed.get(id)?.as_ref().map(|f| (*id, f)))
+            .collect();
+        if files.len() != order.len() {
+            return None;
+        }
+        match resolve(&files) {
+            Ok((model, warnings)) => {
+                self.diagnostics.extend(warnings);
+                Some(model)
+            }
+            Err(errors) => {
+                self.diagnostics.extend(errors);
+                None
+            }
+        }
+    }
+
+    /// Reads a file once; `None` when it cannot be read.
+    fn read(&mut self, path: &Path) -> Option<FileId> {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(id) = self.by_path.get(&key) {
+            return Some(*id);
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.unreadable.push((path.to_path_buf(), e.to_string()));
+                return None;
+            }
+        };
+        let id = match String::from_utf8(bytes) {
+            Ok(text) => {
+                let id = self.sources.add(path.to_path_buf(), text);
+                self.parse_file(id);
+                id
+            }
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let id = self.sources.add(path.to_path_buf(), text);
+                let (line, _) = self.sources.file(id).line_column(valid);
+                // Offsets in the lossy text match up to the first bad byte.
+                self.diagnostics.push(
+                    Diagnostic::error("not-utf8", "this file is not UTF-8 text")
+                        .at(Span::new(id, valid, valid + 1), format!("invalid byte on line {line}"))
+                        .help("save the spec as UTF-8"),
+                );
+                self.parsed.insert(id, None);
+                id
+            }
+        };
+        self.by_path.insert(key, id);
+        Some(id)
+    }
+
+    fn parse_file(&mut self, id: FileId) {
+        let text = &self.sources.file(id).text;
+        match crate::syntax::parse(text, id) {
+            Ok(file) => {
+                self.parsed.insert(id, Some(file));
+            }
+            Err(errors) => {
+                self.diagnostics.extend(errors);
+                self.parsed.insert(id, None);
+            }
+        }
+    }
+
+    /// Depth-first over imports: files in dependency order (imports first).
+    /// Returns false when an import is missing, circular or did not parse.
+    fn visit(&mut self, id: FileId, stack: &mut Vec<FileId>, order: &mut Vec<FileId>) -> bool {
+        if order.contains(&id) {
+            return true;
+        }
+        let imports: Vec<(String, Span)> = match self.parsed.get(&id) {
+            Some(Some(file)) => file
+                .items
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Import(i) => Some((i.value.clone(), i.span)),
+                    _ => None,
+                })
+                .collect(),
+            _ => return false,
+        };
+        stack.push(id);
+        let mut ok = true;
+        for (relative, span) in imports {
+            let base = self
+                .sources
+                .file(id)
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let path = base.join(&relative);
+            if stack.len() > MAX_IMPORT_DEPTH {
+                self.diagnostics.push(
+                    Diagnostic::error("import-cycle", "imports nest too deeply")
+                        .at(span, format!("more than {MAX_IMPORT_DEPTH} files deep"))
+                        .help("flatten the chain of imports"),
+                );
+                ok = false;
+                continue;
+            }
+            let unreadable_before = self.unreadable.len();
+            let Some(target) = self.read(&path) else {
+                let reason = self
+                    .unreadable
+                    .drain(unreadable_before..)
+                    .map(|(_, e)| e)
+                    .next()
+                    .unwrap_or_default();
+                self.diagnostics.push(
+                    Diagnostic::error("import-not-found", format!("cannot read `{relative}`"))
+                        .at(span, reason)
+                        .help(format!(
+                            "imports are relative to the importing file; looked for {}",
+                            path.display()
+                        )),
+                );
+                ok = false;
+                continue;
+            };
+            if let Some(position) = stack.iter().position(|f| *f == target) {
+                let cycle: Vec<String> = stack[position..]
+                    .iter()
+                    .chain(std::iter::once(&target))
+                    .map(|f| self.sources.file(*f).display_name())
+                    .collect();
+                self.diagnostics.push(
+                    Diagnostic::error("import-cycle", "imports form a cycle")
+                        .at(span, "this import closes the cycle")
+                        .help(format!("the cycle: {}", cycle.join(" → "))),
+                );
+                ok = false;
+                continue;
+            }
+            ok &= self.visit(target, stack, order);
+        }
+        stack.pop();
+        order.push(id);
+        ok
+    }
+}
