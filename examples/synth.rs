@@ -76,8 +76,9 @@ impl Rng {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
+/// The shape of the generated platform (see the module documentation).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shape {
     Realistic,
     Adversarial,
 }
@@ -647,7 +648,23 @@ impl Synth {
     }
 }
 
-fn generate(args: &Args, out: &mut impl Write) -> io::Result<()> {
+/// The spec for `services` services of the given shape, as text: what
+/// `synth --services N --shape S --seed SEED` prints. `services` must be at
+/// least 1. For benchmarks, which include this file as a module.
+#[allow(dead_code)] // the example's own `main` streams instead
+pub fn generate(services: usize, shape: Shape, seed: u64) -> String {
+    assert!(services > 0, "synth: at least one service");
+    let args = Args {
+        services,
+        shape,
+        seed,
+    };
+    let mut out = Vec::with_capacity(services * 160);
+    write_spec(&args, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the generator writes ASCII")
+}
+
+fn write_spec(args: &Args, out: &mut impl Write) -> io::Result<()> {
     let sizes = layer_sizes(args.services);
     let mut starts = vec![0];
     for size in &sizes {
@@ -721,7 +738,7 @@ fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match generate(&args, &mut out) {
+    match write_spec(&args, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         // `synth ... | head` is fine.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -147,6 +147,14 @@ pub const CATALOGUE: &[Explanation] = &[
                `availability 100%`.",
         example: "service api { requires db }",
     },
+    Explanation {
+        code: "unknown-rule",
+        summary: "a `lint` entry names no rule or policy (warning)",
+        text: "`lint { deny X  warn Y  allow Z }` sets the level of built-in rules and of the \
+               spec's policies by name. A name that is neither is probably a typo; the help \
+               suggests the closest one.",
+        example: "lint { allow unused-domian }",
+    },
 ];
 
 /// The catalogue entry for a code (with or without the `nines::` prefix).

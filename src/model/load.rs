@@ -72,6 +72,49 @@ pub fn load_text(path: impl Into<PathBuf>, text: String) -> Loaded {
     }
 }
 
+/// Applies the spec's `lint { }` levels to the warnings of the front end:
+/// `allow` drops them, `deny` makes them errors. Errors cannot be lowered.
+/// A lint entry naming no known rule or policy is itself a warning.
+fn apply_lint(model: &Model, warnings: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    use crate::syntax::ast::Level;
+    let mut out = Vec::with_capacity(warnings.len());
+    for mut d in warnings {
+        let level = model
+            .lint
+            .iter()
+            .rev()
+            .find(|e| e.rule.text == d.code)
+            .map(|e| e.level);
+        match level {
+            Some(Level::Allow) => continue,
+            Some(Level::Deny) => d.severity = diagnostics::Severity::Error,
+            _ => {}
+        }
+        out.push(d);
+    }
+    for entry in &model.lint {
+        let known = crate::explain::lookup(&entry.rule.text).is_some()
+            || model.policies.iter().any(|p| p.name.text == entry.rule.text);
+        if !known {
+            let names = crate::explain::CATALOGUE
+                .iter()
+                .map(|e| e.code)
+                .chain(model.policies.iter().map(|p| p.name.text.as_str()));
+            let mut d = Diagnostic::warning(
+                "unknown-rule",
+                format!("`lint` names no rule or policy `{}`", entry.rule.text),
+            )
+            .at(entry.rule.span, "unknown rule");
+            d = match crate::model::fuzzy::closest(&entry.rule.text, names) {
+                Some(close) => d.help(format!("did you mean `{close}`?")),
+                None => d.help("`nines explain CODE` lists the rules; policies are named in `policy NAME`"),
+            };
+            out.push(d);
+        }
+    }
+    out
+}
+
 /// The spec files named by `paths`: files as given, folders expanded to
 /// every `.nines` file under them (sorted).
 pub fn spec_files(paths: &[PathBuf]) -> Vec<PathBuf> {
@@ -138,6 +181,7 @@ impl Loader {
         }
         match resolve(&files) {
             Ok((model, warnings)) => {
+                let warnings = apply_lint(&model, warnings);
                 self.diagnostics.extend(warnings);
                 Some(model)
             }
