@@ -11,6 +11,7 @@
 //! ```text
 //! cargo bench --bench calculator
 //! NINES_BENCH_SKIP_100K=1 cargo bench --bench calculator   # without 100k
+//! NINES_BENCH_MAX_SERVICES=1000 cargo bench --bench calculator   # 1k only
 //! ```
 
 use std::time::Duration;
@@ -39,6 +40,14 @@ fn calculator(c: &mut Criterion) {
     ];
     if std::env::var_os("NINES_BENCH_SKIP_100K").is_none() {
         cases.push((synth::Shape::Realistic, 100_000));
+    }
+    // Setting up a case analyzes it once (outside criterion), so a filter on
+    // the command line does not avoid the cost of large cases: this does.
+    if let Some(max) = std::env::var("NINES_BENCH_MAX_SERVICES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        cases.retain(|&(_, services)| services <= max);
     }
     let mut group = c.benchmark_group("analyze_and_render_json");
     for (shape, services) in cases {

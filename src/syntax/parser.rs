@@ -20,10 +20,11 @@ pub const MAX_NESTING: usize = 64;
 pub fn parse(text: &str, file: FileId) -> Result<File, Vec<Diagnostic>> {
     check_nesting(text, file)?;
     let mut pairs = NinesParser::parse(Rule::file, text)
-        .map_err(|e| vec![syntax_error(e, file, text)])?;
+        .map_err(|e| vec![syntax_error(e, file, text, Rule::file)])?;
     let mut builder = Builder {
         file,
         errors: Vec::new(),
+        comments: comment_ranges(text),
     };
     let mut items = Vec::new();
     if let Some(root) = pairs.next() {
@@ -43,24 +44,28 @@ pub fn parse(text: &str, file: FileId) -> Result<File, Vec<Diagnostic>> {
 /// Parses one expression (used for `{...}` in messages) whose text starts at
 /// byte `offset` of `file`.
 pub fn parse_expression(text: &str, file: FileId, offset: usize) -> Result<Expr, Diagnostic> {
-    check_nesting(text, file).map_err(|mut d| d.remove(0))?;
-    let mut pairs = NinesParser::parse(Rule::expr_only, text).map_err(|e| {
-        let mut d = syntax_error(e, file, text);
-        if let Some(p) = &mut d.primary {
-            p.span.start += offset as u32;
-            p.span.end += offset as u32;
+    let relocate = |mut d: Diagnostic| {
+        for label in d.primary.iter_mut().chain(d.labels.iter_mut()) {
+            label.span.start += offset as u32;
+            label.span.end += offset as u32;
         }
+        // The expression's text ends at the interpolation's `}`.
+        d.message = d.message.replace("the end of the file", "the end of the interpolation");
         d
-    })?;
+    };
+    check_nesting(text, file).map_err(|mut d| relocate(d.remove(0)))?;
+    let mut pairs = NinesParser::parse(Rule::expr_only, text)
+        .map_err(|e| relocate(syntax_error(e, file, text, Rule::expr_only)))?;
     let mut builder = Builder {
         file,
         errors: Vec::new(),
+        comments: comment_ranges(text),
     };
     let expr_pair = pairs
         .next()
         .and_then(|p| p.into_inner().next())
         .ok_or_else(|| Diagnostic::error("syntax", "expected an expression"))?;
-    let mut expr = builder.expr(expr_pair);
+    let mut expr = builder.top_expr(expr_pair);
     shift(&mut expr, offset as u32);
     match builder.errors.into_iter().next() {
         Some(mut error) => {
@@ -234,12 +239,45 @@ fn describe(rule: Rule) -> &'static str {
     }
 }
 
-fn syntax_error(error: pest::error::Error<Rule>, file: FileId, text: &str) -> Diagnostic {
+/// Where parsing got furthest and the punctuation expected there (pest
+/// reports only rules, not literal tokens such as `}` or `)`). Parses again
+/// with pest's error detail on, so only failing input pays for it.
+fn expected_punctuation(text: &str, rule: Rule) -> Option<(usize, Vec<String>)> {
+    pest::set_error_detail(true);
+    let result = NinesParser::parse(rule, text);
+    pest::set_error_detail(false);
+    let attempts = result.err()?.parse_attempts()?;
+    let mut tokens: Vec<String> = attempts
+        .expected_tokens()
+        .iter()
+        .map(|t| t.to_string())
+        .filter(|t| !t.is_empty() && t.chars().all(|c| "{}(),:".contains(c)))
+        .map(|t| format!("`{t}`"))
+        .collect();
+    tokens.sort();
+    tokens.dedup();
+    Some((attempts.max_position, tokens))
+}
+
+fn syntax_error(error: pest::error::Error<Rule>, file: FileId, text: &str, rule: Rule) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let (start, end) = match error.location {
+    let (mut start, mut end) = match error.location {
         InputLocation::Pos(p) => (p, p),
         InputLocation::Span((s, e)) => (s, e),
     };
+    let error_start = start;
+    let mut extra: Vec<String> = Vec::new();
+    if let Some((furthest, tokens)) = expected_punctuation(text, rule) {
+        if furthest > start && !tokens.is_empty() {
+            // A missing `)` or `}` after a complete name: the punctuation
+            // position is the real place of the error.
+            start = furthest;
+            end = furthest;
+            extra = tokens;
+        } else if furthest == start {
+            extra = tokens;
+        }
+    }
     // Point at the offending token rather than at a zero-width position.
     let token_end = text
         .get(start..)
@@ -260,7 +298,12 @@ fn syntax_error(error: pest::error::Error<Rule>, file: FileId, text: &str) -> Di
         .unwrap_or_else(|| "the end of the file".to_string());
     let (message, label) = match error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut expected: Vec<&str> = positives.iter().map(|r| describe(*r)).collect();
+            let mut expected: Vec<&str> = if extra.is_empty() || start == error_start {
+                positives.iter().map(|r| describe(*r)).collect()
+            } else {
+                Vec::new()
+            };
+            expected.extend(extra.iter().map(String::as_str));
             expected.sort();
             expected.dedup();
             let list = match expected.len() {
@@ -272,11 +315,75 @@ fn syntax_error(error: pest::error::Error<Rule>, file: FileId, text: &str) -> Di
         }
         ErrorVariant::CustomError { message } => (message.clone(), message),
     };
+    let at_end = start >= text.len();
+    let (start, end) = if at_end {
+        // A zero-width label after the last byte is not shown: point just
+        // after the last token instead.
+        let last = last_token_end(text);
+        (last, last)
+    } else {
+        (start, end)
+    };
     let mut d = Diagnostic::error("syntax", message).at(Span::new(file, start, end), label);
     if found.starts_with("`") && text.get(start..end).is_some_and(is_keyword_like) {
         d = d.help("keywords cannot be used as names; `nines explain syntax` lists them");
     }
+    if at_end {
+        if let Some((open, bracket)) = unclosed_bracket(text) {
+            d = d.label(Span::new(file, open, open + 1), format!("this `{bracket}` is never closed"));
+        }
+    }
     d
+}
+
+/// The end of the text without trailing white space and comments.
+fn last_token_end(text: &str) -> usize {
+    let comments = comment_ranges(text);
+    let bytes = text.as_bytes();
+    let mut end = text.len();
+    while end > 0 {
+        if bytes[end - 1].is_ascii_whitespace() {
+            end -= 1;
+        } else if let Ok(i) = comments.binary_search_by_key(&end, |c| c.1) {
+            end = comments[i].0;
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// The innermost `{` or `(` (outside strings and comments) left open at the
+/// end of the text.
+fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
+    let bytes = text.as_bytes();
+    let mut open = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' | b'{' => open.push((i, bytes[i] as char)),
+            b')' | b'}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.pop()
 }
 
 fn is_keyword_like(word: &str) -> bool {
@@ -286,12 +393,61 @@ fn is_keyword_like(word: &str) -> bool {
 struct Builder {
     file: FileId,
     errors: Vec<Diagnostic>,
+    /// Byte ranges of the text's `//` comments, in order.
+    comments: Vec<(usize, usize)>,
+}
+
+/// The byte ranges of `//` comments (outside strings), in order; a range
+/// ends before the newline.
+fn comment_ranges(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let start = i;
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                found.push((start, i));
+            }
+            _ => i += 1,
+        }
+    }
+    found
 }
 
 impl Builder {
+    /// A pair's span without the white space and comments that pest's
+    /// implicit skipping leaves at its end when a trailing optional or
+    /// repeated part matched nothing (`availability 99.9%   // note`).
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let text = pair.as_str().as_bytes();
+        let start = s.start();
+        let mut end = s.end();
+        while end > start {
+            if text[end - start - 1].is_ascii_whitespace() {
+                end -= 1;
+                continue;
+            }
+            match self.comments.binary_search_by_key(&end, |c| c.1) {
+                Ok(i) if self.comments[i].0 >= start => end = self.comments[i].0,
+                _ => break,
+            }
+        }
+        Span::new(self.file, start, end)
     }
 
     fn name(&self, pair: Pair<Rule>) -> Name {
@@ -678,12 +834,12 @@ impl Builder {
                     for binding in part.into_inner() {
                         let mut b = binding.into_inner();
                         let name = self.name(b.next().expect("grammar: name"));
-                        let collection = self.expr(b.next().expect("grammar: collection"));
+                        let collection = self.top_expr(b.next().expect("grammar: collection"));
                         bindings.push(Binding { name, collection });
                     }
                 }
-                Rule::where_clause => filter = Some(self.expr(first(part))),
-                Rule::require_clause => require = Some(self.expr(first(part))),
+                Rule::where_clause => filter = Some(self.top_expr(first(part))),
+                Rule::require_clause => require = Some(self.top_expr(first(part))),
                 Rule::message_clause => message = Some(self.message(first(part))),
                 rule => unreachable_rule(rule),
             }
@@ -778,7 +934,52 @@ impl Builder {
         LintDecl { entries, span }
     }
 
-    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+    /// A whole expression (a clause, a binding's collection, an
+    /// interpolation). Operator chains build the tree without recursion, but
+    /// whatever walks it later recurses: a tree deeper than
+    /// [`MAX_EXPR_DEPTH`] is refused, and taken apart without recursion.
+    fn top_expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let expr = self.expr(pair);
+        if expr_depth(&expr) <= MAX_EXPR_DEPTH {
+            return expr;
+        }
+        let span = expr.span;
+        self.errors.push(
+            Diagnostic::error(
+                "too-deep",
+                format!("expression nested deeper than {MAX_EXPR_DEPTH} levels"),
+            )
+            .at(span, "this expression is too deep")
+            .help("split the expression; no policy needs this depth"),
+        );
+        dismantle(expr);
+        Expr {
+            kind: ExprKind::Literal(Literal::Bool(true), "true".into()),
+            span,
+        }
+    }
+
+    fn expr(&mut self, mut pair: Pair<Rule>) -> Expr {
+        // Levels of the precedence ladder without an operator add nothing:
+        // step down them in a loop, so that a parenthesis costs one call of
+        // this function rather than ten.
+        while matches!(
+            pair.as_rule(),
+            Rule::expr
+                | Rule::or_expr
+                | Rule::and_expr
+                | Rule::not_expr
+                | Rule::cmp_expr
+                | Rule::add_expr
+                | Rule::mul_expr
+                | Rule::neg_expr
+        ) {
+            let mut inner = pair.clone().into_inner();
+            match (inner.next(), inner.next()) {
+                (Some(only), None) => pair = only,
+                _ => break,
+            }
+        }
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::expr => self.expr(first(pair)),
@@ -908,6 +1109,55 @@ impl Builder {
                     Literal::Number(0.0)
                 }
             },
+        }
+    }
+}
+
+/// Deepest expression tree accepted (bounds the recursion of every stage
+/// that walks expressions).
+pub const MAX_EXPR_DEPTH: usize = 128;
+
+/// The depth of an expression tree, without recursion.
+fn expr_depth(expr: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(expr, 1usize)];
+    while let Some((e, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match &e.kind {
+            ExprKind::Literal(..) | ExprKind::Variable(_) => {}
+            ExprKind::Member(inner, _) | ExprKind::Not(inner) | ExprKind::Neg(inner) => {
+                stack.push((inner, depth + 1))
+            }
+            ExprKind::Call(_, args) => stack.extend(args.iter().map(|a| (a, depth + 1))),
+            ExprKind::Comprehension { list, body, .. } => {
+                stack.push((list, depth + 1));
+                stack.push((body, depth + 1));
+            }
+            ExprKind::Binary(_, a, b) => {
+                stack.push((a, depth + 1));
+                stack.push((b, depth + 1));
+            }
+        }
+    }
+    deepest
+}
+
+/// Drops an expression tree of any depth without recursion.
+fn dismantle(expr: Expr) {
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match e.kind {
+            ExprKind::Literal(..) | ExprKind::Variable(_) => {}
+            ExprKind::Member(inner, _) | ExprKind::Not(inner) | ExprKind::Neg(inner) => stack.push(*inner),
+            ExprKind::Call(_, args) => stack.extend(args),
+            ExprKind::Comprehension { list, body, .. } => {
+                stack.push(*list);
+                stack.push(*body);
+            }
+            ExprKind::Binary(_, a, b) => {
+                stack.push(*a);
+                stack.push(*b);
+            }
         }
     }
 }

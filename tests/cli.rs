@@ -1,0 +1,303 @@
+//! End-to-end tests of the `nines` binary: exit codes, output formats,
+//! `explain`, `fmt` and `report`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nines");
+
+/// Runs nines from the crate root (so that paths in output are relative).
+fn nines(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("nines runs")
+}
+
+fn nines_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nines runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("nines finishes")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited normally")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
+}
+
+/// A fresh temporary folder for one test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nines-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+const BAD: &str = "tests/cases/unknown-name--did-you-mean.nines";
+const WARNING_ONLY: &str = "tests/cases/no-availability.nines";
+
+#[test]
+fn check_is_clean_on_the_real_specs() {
+    let out = nines(&["check", "specs/"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("0 error(s), 0 warning(s)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_exits_1_on_errors() {
+    let out = nines(&["check", BAD]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("nines::unknown-name"));
+}
+
+#[test]
+fn check_exits_2_on_an_unreadable_path() {
+    let out = nines(&["check", "tests/cases/no-such-file.nines"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
+}
+
+#[test]
+fn deny_warnings_turns_a_warning_into_exit_1() {
+    let out = nines(&["check", WARNING_ONLY]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 warning(s)"));
+    let out = nines(&["check", "--deny-warnings", WARNING_ONLY]);
+    assert_eq!(code(&out), 1);
+}
+
+#[test]
+fn check_human_output_snapshot() {
+    let out = nines(&["check", BAD]);
+    insta::assert_snapshot!("check_human_unknown_name", stderr(&out));
+}
+
+#[test]
+fn check_json_has_schema_1_and_one_based_positions() {
+    let out = nines(&["check", "--format", "json", BAD]);
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(json["schema"], 1);
+    let diagnostics = json["diagnostics"].as_array().expect("array");
+    assert_eq!(diagnostics.len(), 1);
+    let d = &diagnostics[0];
+    assert_eq!(d["code"], "nines::unknown-name");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["file"], BAD);
+    // `  requires chuby` on line 4: `chuby` starts at column 12.
+    assert_eq!(d["line"], 4);
+    assert_eq!(d["column"], 12);
+    assert_eq!(d["end_line"], 4);
+    assert_eq!(d["end_column"], 17);
+    assert_eq!(d["help"], "did you mean `chubby`?");
+}
+
+#[test]
+fn check_json_on_clean_specs_is_empty() {
+    let out = nines(&["check", "--format", "json", "specs/"]);
+    assert_eq!(code(&out), 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(json["schema"], 1);
+    assert_eq!(json["diagnostics"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn check_github_lines_are_workflow_commands() {
+    for (path, prefix) in [(BAD, "::error file="), (WARNING_ONLY, "::warning file=")] {
+        let out = nines(&["check", "--format", "github", path]);
+        let text = stdout(&out);
+        assert!(!text.is_empty());
+        for line in text.lines() {
+            assert!(line.starts_with(prefix), "{line}");
+            assert!(line.contains(",line="), "{line}");
+            assert!(line.contains("title=nines%3A%3A"), "{line}");
+        }
+    }
+}
+
+#[test]
+fn check_sarif_is_2_1_0() {
+    let out = nines(&["check", "--format", "sarif", BAD]);
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(json["version"], "2.1.0");
+    let results = json["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ruleId"], "nines::unknown-name");
+    assert_eq!(results[0]["level"], "error");
+    let region = &results[0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 4);
+    assert_eq!(region["startColumn"], 12);
+    let rules = json["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    assert_eq!(rules[0]["id"], "nines::unknown-name");
+}
+
+#[test]
+fn explain_known_and_unknown_codes() {
+    let out = nines(&["explain", "unknown-name"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).starts_with("nines::unknown-name: "));
+    let out = nines(&["explain", "nines::layer-cycle"]);
+    assert_eq!(code(&out), 0);
+    let out = nines(&["explain", "no-such-code"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("known codes"));
+}
+
+const UNFORMATTED: &str = "window 30d\nservice api {availability 99.9%   requires  any( db ,cache )}\nservice db { availability 99.99% } // the database\nservice cache { availability 99.9% }\n";
+
+#[test]
+fn fmt_check_on_formatted_and_unformatted_files() {
+    let dir = temp_dir("fmt-check");
+    let formatted = dir.join("formatted.nines");
+    let unformatted = dir.join("unformatted.nines");
+    let spec = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/appengine.nines"),
+    )
+    .expect("spec");
+    // The checked-in specs are not all in canonical layout: use fmt's own.
+    let spec = nines::syntax::format::format_source(&spec).expect("the spec parses");
+    std::fs::write(&formatted, &spec).expect("write");
+    std::fs::write(&unformatted, UNFORMATTED).expect("write");
+
+    let out = nines(&["fmt", "--check", path_str(&formatted)]);
+    assert_eq!(code(&out), 0, "fmt output passes --check: {}", stderr(&out));
+    let out = nines(&["fmt", "--check", path_str(&unformatted)]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("is not formatted"));
+    // --check does not write.
+    assert_eq!(
+        std::fs::read_to_string(&unformatted).expect("read"),
+        UNFORMATTED
+    );
+    // A folder: one unformatted file fails the whole run.
+    let out = nines(&["fmt", "--check", path_str(&dir)]);
+    assert_eq!(code(&out), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fmt_stdin_prints_the_formatted_text() {
+    let out = nines_stdin(&["fmt", "-"], UNFORMATTED);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("  requires any(db, cache)\n"), "{text}");
+    assert!(text.contains("// the database"), "{text}");
+    let again = nines_stdin(&["fmt", "-"], &text);
+    assert_eq!(stdout(&again), text, "fmt is idempotent");
+    let out = nines_stdin(&["fmt", "--check", "-"], &text);
+    assert_eq!(code(&out), 0);
+    let out = nines_stdin(&["fmt", "--check", "-"], UNFORMATTED);
+    assert_eq!(code(&out), 1);
+    let out = nines_stdin(&["fmt", "-"], "service { }");
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("nines::syntax"));
+}
+
+#[test]
+fn fmt_rewrites_then_is_idempotent() {
+    let dir = temp_dir("fmt-rewrite");
+    let file = dir.join("spec.nines");
+    std::fs::write(&file, UNFORMATTED).expect("write");
+    let out = nines(&["fmt", path_str(&file)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let once = std::fs::read_to_string(&file).expect("read");
+    assert_ne!(once, UNFORMATTED);
+    let out = nines(&["fmt", "--check", path_str(&file)]);
+    assert_eq!(code(&out), 0, "formatted file passes --check");
+    let out = nines(&["fmt", path_str(&file)]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), once);
+    // The rewritten spec still checks clean and means the same.
+    let out = nines(&["check", path_str(&file)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_json_on_appengine() {
+    let out = nines(&["report", "--format", "json", "specs/appengine.nines"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(json["schema"], 1);
+    let services = json["services"].as_array().expect("services");
+    assert!(!services.is_empty());
+    for s in services {
+        let composed = s["composed"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("composed in {s}"));
+        assert!((0.0..=1.0).contains(&composed), "{s}");
+        let down = s["unavailability"].as_f64().expect("unavailability");
+        assert!((0.0..=1.0).contains(&down), "{s}");
+        assert!(s["name"].is_string());
+    }
+}
+
+#[test]
+fn report_writes_its_output_file() {
+    let dir = temp_dir("report-output");
+    let file = dir.join("report.json");
+    let out = nines(&[
+        "report",
+        "--format",
+        "json",
+        "-o",
+        path_str(&file),
+        "specs/appengine.nines",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    assert_eq!(json["schema"], 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_on_a_bad_spec_or_unknown_service() {
+    let out = nines(&["report", BAD]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("nines::unknown-name"));
+    let out = nines(&["report", "tests/cases/no-such-file.nines"]);
+    assert_eq!(code(&out), 2);
+    let out = nines(&[
+        "report",
+        "--service",
+        "no-such-service",
+        "specs/appengine.nines",
+    ]);
+    assert_eq!(code(&out), 2);
+}
