@@ -14,8 +14,8 @@ pub mod analysis;
 pub mod diagnostics;
 pub mod explain;
 pub mod fsutil;
-pub mod report;
 pub mod model;
+pub mod report;
 pub mod syntax;
 
 pub use model::load::{load, Loaded};

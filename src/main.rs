@@ -13,7 +13,11 @@ use nines::diagnostics::{self, Severity};
 use nines::syntax::quantity::parse_duration;
 
 #[derive(Parser)]
-#[command(name = "nines", version, about = "A reliability-budget calculator and policy language")]
+#[command(
+    name = "nines",
+    version,
+    about = "A reliability-budget calculator and policy language"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -142,7 +146,10 @@ fn check(paths: &[PathBuf], format: CheckFormat, deny_warnings: bool) -> ExitCod
         CheckFormat::Human => {
             let text = diagnostics::render_human(diagnostics, sources, colour());
             eprint!("{text}");
-            let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+            let errors = diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
             let warnings = diagnostics.len() - errors;
             eprintln!(
                 "checked {} file(s): {errors} error(s), {warnings} warning(s)",
@@ -159,9 +166,9 @@ fn check(paths: &[PathBuf], format: CheckFormat, deny_warnings: bool) -> ExitCod
     if !loaded.unreadable.is_empty() {
         return ExitCode::from(2);
     }
-    let failing = diagnostics
-        .iter()
-        .any(|d| d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning));
+    let failing = diagnostics.iter().any(|d| {
+        d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning)
+    });
     if failing {
         ExitCode::from(1)
     } else {
@@ -214,11 +221,23 @@ fn report(
     };
     let analysis = analysis::analyze(model, &options);
     let text = match format {
-        ReportFormat::Text => nines::report::render_text(model, &analysis, &only, &loaded.diagnostics, &loaded.sources),
-        ReportFormat::Markdown => {
-            nines::report::render_markdown(model, &analysis, &only, &loaded.diagnostics, &loaded.sources)
+        ReportFormat::Text => nines::report::render_text(
+            model,
+            &analysis,
+            &only,
+            &loaded.diagnostics,
+            &loaded.sources,
+        ),
+        ReportFormat::Markdown => nines::report::render_markdown(
+            model,
+            &analysis,
+            &only,
+            &loaded.diagnostics,
+            &loaded.sources,
+        ),
+        ReportFormat::Json => {
+            nines::report::render_json(model, &analysis, &loaded.diagnostics, &loaded.sources)
         }
-        ReportFormat::Json => nines::report::render_json(model, &analysis, &loaded.diagnostics, &loaded.sources),
     };
     match output {
         Some(path) => match nines::fsutil::write_atomically(path, text.as_bytes()) {
@@ -283,7 +302,8 @@ fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
                 if check {
                     eprintln!("{} is not formatted", path.display());
                     status = ExitCode::from(1);
-                } else if let Err(e) = nines::fsutil::write_atomically(&path, formatted.as_bytes()) {
+                } else if let Err(e) = nines::fsutil::write_atomically(&path, formatted.as_bytes())
+                {
                     eprintln!("error: cannot write {}: {e}", path.display());
                     return ExitCode::from(2);
                 }

@@ -619,16 +619,21 @@ impl Writer {
                     let mut idx = self.shared.index.write().unwrap_or_else(|p| p.into_inner());
                     idx.extend(new_index);
                 }
-                for (p, recs, mine) in accepted {
+                for (_, recs, _) in &accepted {
                     stats
                         .records
                         .fetch_add(recs.len() as u64, Ordering::Relaxed);
-                    for r in &recs {
+                    for r in recs {
                         (self.apply)(r);
                     }
+                }
+                // Publish the new durable position before acknowledging, so
+                // that an acknowledged write is always visible to readers of
+                // `last_seq` and to replication.
+                self.shared.durable.send_replace(next);
+                for (p, _, mine) in accepted {
                     let _ = p.reply.send(Ok(mine));
                 }
-                self.shared.durable.send_replace(next);
             }
             Err(e) => {
                 tracing::error!(error = %e, "log: write or fsync failed; refusing the batch");
@@ -712,6 +717,10 @@ mod tests {
                         .unwrap(),
                     3
                 );
+                // The durable position is published right after the
+                // acknowledgement; wait for it rather than race it.
+                let mut durable = log.subscribe();
+                durable.wait_for(|s| *s >= 3).await.unwrap();
             });
             assert_eq!(log.last_seq(), 3);
             let (frames, last) = log.read_frames(2, 10, 1 << 20).unwrap();

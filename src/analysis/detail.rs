@@ -1,10 +1,10 @@
 //! Per-service detail: who consumes the budget, what each dependency would
 //! need, and single (and double) points of failure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use super::engine::{self, EventId, Limits};
+use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef};
 use super::structure::{Event, Structure};
 use super::{Options, ServiceResult};
 use crate::model::{DomainId, Model, OwnForm, ServiceId};
@@ -50,9 +50,10 @@ pub struct Required {
 const YEAR_SECONDS: f64 = 365.0 * 86400.0;
 
 /// Most components in a cone for which pairs are searched.
-const MAX_PAIR_CONE: usize = 400;
+const MAX_PAIR_CONE: usize = 60;
 
-/// Fills the detail of one service (nothing when its number is not exact).
+/// Solves one service and fills its detail (no detail when its number is
+/// not exact).
 pub fn fill(
     model: &Model,
     structure: &Structure,
@@ -67,6 +68,7 @@ pub fn fill(
         &structure.q,
         &Limits::until(deadline),
     );
+    result.unavailability = analysis.outcome();
     let engine::Outcome::Exact(total) = analysis.outcome() else {
         return;
     };
@@ -128,7 +130,12 @@ pub fn fill(
             let required_down = solve_required(evaluate, slo.down);
             let own = &model.service(dep).own;
             let allowed_incidents_per_year = match (&own.form, required_down) {
-                (OwnForm::Incidents { detect, mitigate, .. }, Some(q)) => {
+                (
+                    OwnForm::Incidents {
+                        detect, mitigate, ..
+                    },
+                    Some(q),
+                ) => {
                     let each = detect.seconds + mitigate.seconds;
                     (each > 0.0).then(|| q / each * YEAR_SECONDS)
                 }
@@ -154,9 +161,10 @@ pub fn fill(
             }
         }
     };
+    let local = LocalCone::new(&structure.graph, root);
     let mut others = Vec::new();
     for &e in &cone {
-        if !engine::is_up(&structure.graph, root, &|x| x == e) {
+        if !local.is_up(&structure.graph, &[e]) {
             result.single_points_of_failure.push(component_of(e));
         } else {
             others.push(e);
@@ -170,7 +178,7 @@ pub fn fill(
                 {
                     break 'pairs;
                 }
-                if !engine::is_up(&structure.graph, root, &|x| x == a || x == b) {
+                if !local.is_up(&structure.graph, &[a, b]) {
                     result
                         .double_points_of_failure
                         .push((component_of(a), component_of(b)));
@@ -179,6 +187,50 @@ pub fn fill(
         }
     }
     result.detailed = true;
+}
+
+/// The nodes below one root in bottom-up order, evaluated without looking at
+/// the rest of the platform's graph.
+struct LocalCone {
+    order: Vec<NodeRef>,
+    position: HashMap<NodeRef, usize>,
+}
+
+impl LocalCone {
+    fn new(graph: &FaultGraph, root: NodeRef) -> Self {
+        let mut seen = HashSet::new();
+        let mut stack = vec![root];
+        while let Some(v) = stack.pop() {
+            if seen.insert(v) {
+                if let Gate::And(c) | Gate::Or(c) | Gate::AtLeast { of: c, .. } = graph.gate(v) {
+                    stack.extend(c.iter().copied());
+                }
+            }
+        }
+        // Children have smaller indices than their parents.
+        let mut order: Vec<NodeRef> = seen.into_iter().collect();
+        order.sort_unstable();
+        let position = order.iter().enumerate().map(|(i, v)| (*v, i)).collect();
+        LocalCone { order, position }
+    }
+
+    /// Whether the root is up with exactly the events in `down` down.
+    fn is_up(&self, graph: &FaultGraph, down: &[EventId]) -> bool {
+        let mut up = vec![false; self.order.len()];
+        let child = |up: &[bool], c: &NodeRef| up[self.position[c]];
+        for (i, v) in self.order.iter().enumerate() {
+            up[i] = match graph.gate(*v) {
+                Gate::Event(e) => !down.contains(e),
+                Gate::Const(b) => *b,
+                Gate::And(c) => c.iter().all(|c| child(&up, c)),
+                Gate::Or(c) => c.iter().any(|c| child(&up, c)),
+                Gate::AtLeast { k, of } => {
+                    of.iter().filter(|c| child(&up, c)).count() >= *k as usize
+                }
+            };
+        }
+        up.last().copied().unwrap_or(true)
+    }
 }
 
 /// The largest own unavailability `q` with `evaluate(q) <= target`, for an

@@ -4,6 +4,7 @@
 
 pub mod detail;
 pub mod engine;
+pub mod modules;
 pub mod structure;
 
 use std::time::{Duration, Instant};
@@ -129,18 +130,59 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     let start = Instant::now();
     let deadline = start + options.max_time;
     let structure = Structure::build(model);
-    let outcomes = engine::unavailability(
+    let wanted: Vec<bool> = model
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, service)| match &options.detail {
+            Detail::WithSlo => service.slo.is_some(),
+            Detail::All => true,
+            Detail::Only(ids) => ids.contains(&ServiceId(i as u32)),
+        })
+        .collect();
+    // Services shown in detail are solved once, by the detail pass (which
+    // needs the compiled function anyway); the rest in one batch that solves
+    // each shared module once.
+    let batch_roots: Vec<_> = (0..model.services.len())
+        .filter(|i| !wanted[*i])
+        .map(|i| structure.service_nodes[i])
+        .collect();
+    let mut batch = modules::unavailability(
         &structure.graph,
-        &structure.service_nodes,
+        &batch_roots,
         &structure.q,
         &Limits::until(deadline),
-    );
+    )
+    .into_iter();
     let window = model.window.seconds;
     let mut services = Vec::with_capacity(model.services.len());
-    for (i, outcome) in outcomes.into_iter().enumerate() {
+    for (i, &wanted) in wanted.iter().enumerate() {
         let id = ServiceId(i as u32);
         let service = model.service(id);
-        let budget = service.slo.map(|(slo, _)| {
+        let root = structure.service_nodes[i];
+        let mut result = ServiceResult {
+            id,
+            unavailability: Outcome::Exact(0.0),
+            budget: None,
+            detailed: false,
+            consumers: Vec::new(),
+            required: Vec::new(),
+            single_points_of_failure: Vec::new(),
+            double_points_of_failure: Vec::new(),
+        };
+        if !wanted {
+            result.unavailability = batch.next().unwrap_or(Outcome::Bounds {
+                lower: 0.0,
+                upper: 1.0,
+            });
+        } else if Instant::now() < deadline {
+            detail::fill(model, &structure, &mut result, options, deadline);
+        } else {
+            result.unavailability =
+                modules::interval_bounds(&structure.graph, root, &structure.q, &Default::default());
+        }
+        let outcome = result.unavailability;
+        result.budget = service.slo.map(|(slo, _)| {
             let budget_seconds = slo.down * window;
             let expected = outcome.upper() * window;
             Budget {
@@ -149,24 +191,6 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
                 slack_seconds: budget_seconds - expected,
             }
         });
-        let wanted = match &options.detail {
-            Detail::WithSlo => service.slo.is_some(),
-            Detail::All => true,
-            Detail::Only(ids) => ids.contains(&id),
-        };
-        let mut result = ServiceResult {
-            id,
-            unavailability: outcome,
-            budget,
-            detailed: false,
-            consumers: Vec::new(),
-            required: Vec::new(),
-            single_points_of_failure: Vec::new(),
-            double_points_of_failure: Vec::new(),
-        };
-        if wanted && Instant::now() < deadline {
-            detail::fill(model, &structure, &mut result, options, deadline);
-        }
         services.push(result);
     }
     let layers = model

@@ -79,7 +79,10 @@ fn prepare(diagnostic: &Diagnostic, sources: &SourceMap) -> Report {
         for label in &diagnostic.labels {
             if label.span.file == primary.span.file {
                 let span = SourceSpan::new((label.span.start as usize).into(), label.span.len());
-                labels.push(LabeledSpan::new_with_span(Some(label.message.clone()), span));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(label.message.clone()),
+                    span,
+                ));
             } else {
                 let other = sources.file(label.span.file);
                 let (line, column) = other.line_column(label.span.start as usize);

@@ -2,7 +2,10 @@
 
 /// The candidate closest to `unknown` by edit distance, if it is close enough
 /// to be a plausible typo (or differs only by case or separators).
-pub fn closest<'a>(unknown: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn closest<'a>(
+    unknown: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let normalized = normalize(unknown);
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates {

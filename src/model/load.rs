@@ -94,7 +94,10 @@ fn apply_lint(model: &Model, warnings: Vec<Diagnostic>) -> Vec<Diagnostic> {
     }
     for entry in &model.lint {
         let known = crate::explain::lookup(&entry.rule.text).is_some()
-            || model.policies.iter().any(|p| p.name.text == entry.rule.text);
+            || model
+                .policies
+                .iter()
+                .any(|p| p.name.text == entry.rule.text);
         if !known {
             let names = crate::explain::CATALOGUE
                 .iter()
@@ -107,7 +110,9 @@ fn apply_lint(model: &Model, warnings: Vec<Diagnostic>) -> Vec<Diagnostic> {
             .at(entry.rule.span, "unknown rule");
             d = match crate::model::fuzzy::closest(&entry.rule.text, names) {
                 Some(close) => d.help(format!("did you mean `{close}`?")),
-                None => d.help("`nines explain CODE` lists the rules; policies are named in `policy NAME`"),
+                None => d.help(
+                    "`nines explain CODE` lists the rules; policies are named in `policy NAME`",
+                ),
             };
             out.push(d);
         }
@@ -219,7 +224,10 @@ impl Loader {
                 // Offsets in the lossy text match up to the first bad byte.
                 self.diagnostics.push(
                     Diagnostic::error("not-utf8", "this file is not UTF-8 text")
-                        .at(Span::new(id, valid, valid + 1), format!("invalid byte on line {line}"))
+                        .at(
+                            Span::new(id, valid, valid + 1),
+                            format!("invalid byte on line {line}"),
+                        )
                         .help("save the spec as UTF-8"),
                 );
                 self.parsed.insert(id, None);

@@ -77,8 +77,11 @@ pub fn resolve(files: &[(FileId, &File)]) -> Result<(Model, Vec<Diagnostic>), Ve
                     } else {
                         if w.value.seconds <= 0.0 {
                             r.errors.push(
-                                Diagnostic::error("out-of-range", "the window must be longer than zero")
-                                    .at(w.span, "this window"),
+                                Diagnostic::error(
+                                    "out-of-range",
+                                    "the window must be longer than zero",
+                                )
+                                .at(w.span, "this window"),
                             );
                         }
                         window = Some((w.value, w.span));
@@ -96,7 +99,7 @@ pub fn resolve(files: &[(FileId, &File)]) -> Result<(Model, Vec<Diagnostic>), Ve
                     }
                 }
                 Item::Service(s) => service_decls.push((s, None)),
-                Item::Policy(p) => policies.push(p.clone()),
+                Item::Policy(p) => policies.push((**p).clone()),
                 Item::Lint(l) => lint.extend(l.entries.iter().cloned()),
             }
         }
@@ -193,11 +196,17 @@ pub fn resolve(files: &[(FileId, &File)]) -> Result<(Model, Vec<Diagnostic>), Ve
                 DomainAttr::Reliability(x) => rel.push((x, attr.span)),
                 DomainAttr::Maintenance(m) => {
                     if let Some((every, duration)) = m {
-                        if every.seconds <= 0.0 || duration.seconds <= 0.0 || duration.seconds >= every.seconds {
+                        if every.seconds <= 0.0
+                            || duration.seconds <= 0.0
+                            || duration.seconds >= every.seconds
+                        {
                             r.errors.push(
-                                Diagnostic::error("out-of-range", "maintenance must drain for less than its period")
-                                    .at(attr.span, "this maintenance")
-                                    .help("write `maintenance intrusive every P for D` with 0 < D < P"),
+                                Diagnostic::error(
+                                    "out-of-range",
+                                    "maintenance must drain for less than its period",
+                                )
+                                .at(attr.span, "this maintenance")
+                                .help("write `maintenance intrusive every P for D` with 0 < D < P"),
                             );
                         } else {
                             domains[i].maintenance = Some(Maintenance {
@@ -221,9 +230,16 @@ pub fn resolve(files: &[(FileId, &File)]) -> Result<(Model, Vec<Diagnostic>), Ve
             if p == start {
                 let path: Vec<&str> = seen.iter().map(|i| domains[*i].name.as_str()).collect();
                 r.errors.push(
-                    Diagnostic::error("dependency-cycle", format!("domain `{}` is inside itself", domains[start].name))
-                        .at(domains[start].name_span, "this domain")
-                        .help(format!("the chain: {} → {}", path.join(" → "), domains[start].name)),
+                    Diagnostic::error(
+                        "dependency-cycle",
+                        format!("domain `{}` is inside itself", domains[start].name),
+                    )
+                    .at(domains[start].name_span, "this domain")
+                    .help(format!(
+                        "the chain: {} → {}",
+                        path.join(" → "),
+                        domains[start].name
+                    )),
                 );
                 domains[start].parent = None;
                 break;
@@ -238,7 +254,9 @@ pub fn resolve(files: &[(FileId, &File)]) -> Result<(Model, Vec<Diagnostic>), Ve
 
     // ---- layers
     for (decl_index, l) in layer_decls.iter().enumerate() {
-        let Some(id) = layer_index_map[decl_index] else { continue };
+        let Some(id) = layer_index_map[decl_index] else {
+            continue;
+        };
         let above: Vec<LayerId> = l.above.iter().filter_map(|n| r.lookup_layer(n)).collect();
         layers[id.0 as usize].above = above;
         for item in &l.items {
@@ -274,12 +292,15 @@ pub fn resolve(files: &[(FileId, &File)]) -> Result<(Model, Vec<Diagnostic>), Ve
     for (s, layer) in &kept_services {
         services.push(r.service(s, *layer, &domains));
         if let Some(l) = layer {
-            layers[l.0 as usize].services.push(ServiceId(services.len() as u32 - 1));
+            layers[l.0 as usize]
+                .services
+                .push(ServiceId(services.len() as u32 - 1));
         }
     }
 
     // ---- graph
-    let mut graph: DiGraph<ServiceId, Edge> = DiGraph::with_capacity(services.len(), services.len() * 2);
+    let mut graph: DiGraph<ServiceId, Edge> =
+        DiGraph::with_capacity(services.len(), services.len() * 2);
     for i in 0..services.len() {
         graph.add_node(ServiceId(i as u32));
     }
@@ -318,7 +339,9 @@ pub fn resolve(files: &[(FileId, &File)]) -> Result<(Model, Vec<Diagnostic>), Ve
         return Err(r.errors);
     }
     let model = Model {
-        window: window.map(|(w, _)| w).unwrap_or(Duration::from_seconds(DEFAULT_WINDOW_SECONDS)),
+        window: window
+            .map(|(w, _)| w)
+            .unwrap_or(Duration::from_seconds(DEFAULT_WINDOW_SECONDS)),
         domains,
         layers,
         services,
@@ -354,12 +377,21 @@ fn layer_closure(r: &mut Resolver, layers: &mut [Layer]) -> Vec<Vec<bool>> {
                     }
                     1 => {
                         let position = stack.iter().position(|(x, _)| *x == child).unwrap_or(0);
-                        let mut path: Vec<&str> = stack[position..].iter().map(|(x, _)| layers[*x].name.as_str()).collect();
+                        let mut path: Vec<&str> = stack[position..]
+                            .iter()
+                            .map(|(x, _)| layers[*x].name.as_str())
+                            .collect();
                         path.push(layers[child].name.as_str());
                         r.errors.push(
-                            Diagnostic::error("layer-cycle", format!("layer `{}` is above itself", layers[node].name))
-                                .at(layers[node].name_span, "this layer")
-                                .help(format!("the cycle: {}; layers form a DAG, bottom first", path.join(" above "))),
+                            Diagnostic::error(
+                                "layer-cycle",
+                                format!("layer `{}` is above itself", layers[node].name),
+                            )
+                            .at(layers[node].name_span, "this layer")
+                            .help(format!(
+                                "the cycle: {}; layers form a DAG, bottom first",
+                                path.join(" above ")
+                            )),
                         );
                     }
                     _ => {}
@@ -423,7 +455,10 @@ fn dependency_cycles(r: &mut Resolver, services: &[Service]) {
                     }
                     1 => {
                         let position = stack.iter().position(|(x, _)| *x == c).unwrap_or(0);
-                        let mut path: Vec<&str> = stack[position..].iter().map(|(x, _)| services[*x].name.as_str()).collect();
+                        let mut path: Vec<&str> = stack[position..]
+                            .iter()
+                            .map(|(x, _)| services[*x].name.as_str())
+                            .collect();
                         path.push(services[c].name.as_str());
                         r.errors.push(
                             Diagnostic::error(
@@ -453,7 +488,11 @@ fn layering(r: &mut Resolver, services: &[Service], layers: &[Layer], below: &[V
             if theirs == own || below[own.0 as usize][theirs.0 as usize] {
                 return;
             }
-            let relation = if below[theirs.0 as usize][own.0 as usize] { "above" } else { "not below" };
+            let relation = if below[theirs.0 as usize][own.0 as usize] {
+                "above"
+            } else {
+                "not below"
+            };
             r.errors.push(
                 Diagnostic::error(
                     "layering",
@@ -488,10 +527,16 @@ fn assumptions(r: &mut Resolver, layers: &[Layer], below: &[Vec<bool>]) {
                 r.errors.push(
                     Diagnostic::error(
                         "layer-assumption",
-                        format!("layer `{}` assumes `{}`, which is not below it", l.name, target.name),
+                        format!(
+                            "layer `{}` assumes `{}`, which is not below it",
+                            l.name, target.name
+                        ),
                     )
                     .at(a.span, "this assumption")
-                    .help(format!("declare `layer {} above {}` (or a layer between), or drop the assumption", l.name, target.name)),
+                    .help(format!(
+                        "declare `layer {} above {}` (or a layer between), or drop the assumption",
+                        l.name, target.name
+                    )),
                 );
                 continue;
             }
@@ -559,17 +604,31 @@ impl<'a> Resolver<'a> {
             Kind::Service => self.service_names.clone(),
             Kind::Policy => Vec::new(),
         };
-        let mut d = Diagnostic::error("unknown-name", format!("unknown {} `{}`", kind.word(), name.text))
-            .at(name.span, format!("no {} is named `{}`", kind.word(), name.text));
+        let mut d = Diagnostic::error(
+            "unknown-name",
+            format!("unknown {} `{}`", kind.word(), name.text),
+        )
+        .at(
+            name.span,
+            format!("no {} is named `{}`", kind.word(), name.text),
+        );
         let other = [
             (Kind::Domain, self.domains.contains_key(name.text.as_str())),
             (Kind::Layer, self.layers.contains_key(name.text.as_str())),
-            (Kind::Service, self.services.contains_key(name.text.as_str())),
+            (
+                Kind::Service,
+                self.services.contains_key(name.text.as_str()),
+            ),
         ]
         .into_iter()
         .find(|(k, present)| *present && *k != kind);
         if let Some((other_kind, _)) = other {
-            d = d.help(format!("`{}` is a {}, not a {}", name.text, other_kind.word(), kind.word()));
+            d = d.help(format!(
+                "`{}` is a {}, not a {}",
+                name.text,
+                other_kind.word(),
+                kind.word()
+            ));
         } else if let Some(close) = fuzzy::closest(&name.text, candidates) {
             d = d.help(format!("did you mean `{close}`?"));
         } else {
@@ -608,34 +667,46 @@ impl<'a> Resolver<'a> {
         let mut form_span: Option<Span> = None;
         let mut mtbf: Option<(Duration, Span)> = None;
         let mut mttr: Option<(Duration, Span)> = None;
-        let mut set_form = |r: &mut Resolver, own: &mut Own, form: OwnForm, down: f64, span: Span| {
-            if let Some(first) = form_span {
-                r.errors.push(
-                    Diagnostic::error(
-                        "availability-conflict",
-                        format!("{what} `{owner}` gives its own availability twice"),
-                    )
-                    .at(span, "second form")
-                    .label(first, "first form")
-                    .help("give exactly one of `availability`, `mtbf` + `mttr`, or `incidents`"),
-                );
-                return;
-            }
-            form_span = Some(span);
-            own.form = form;
-            own.down = down;
-            own.span = Some(span);
-        };
+        let mut set_form =
+            |r: &mut Resolver, own: &mut Own, form: OwnForm, down: f64, span: Span| {
+                if let Some(first) = form_span {
+                    r.errors.push(
+                        Diagnostic::error(
+                            "availability-conflict",
+                            format!("{what} `{owner}` gives its own availability twice"),
+                        )
+                        .at(span, "second form")
+                        .label(first, "first form")
+                        .help(
+                            "give exactly one of `availability`, `mtbf` + `mttr`, or `incidents`",
+                        ),
+                    );
+                    return;
+                }
+                form_span = Some(span);
+                own.form = form;
+                own.down = down;
+                own.span = Some(span);
+            };
         for (attr, span) in attrs {
             match attr {
                 Reliability::Availability { value, evidence } => {
-                    set_form(self, &mut own, OwnForm::Availability(*value), value.down, *span);
+                    set_form(
+                        self,
+                        &mut own,
+                        OwnForm::Availability(*value),
+                        value.down,
+                        *span,
+                    );
                     if let Some(e) = evidence {
                         if let ast::Evidence::Counts { good, total } = e.value {
                             if total == 0 || good > total {
                                 self.errors.push(
-                                    Diagnostic::error("out-of-range", "observed counts must have 0 ≤ good ≤ total and total ≥ 1")
-                                        .at(e.span, "these counts"),
+                                    Diagnostic::error(
+                                        "out-of-range",
+                                        "observed counts must have 0 ≤ good ≤ total and total ≥ 1",
+                                    )
+                                    .at(e.span, "these counts"),
                                 );
                             }
                         }
@@ -686,16 +757,32 @@ impl<'a> Resolver<'a> {
         match (mtbf, mttr) {
             (Some((f, fs)), Some((r, rs))) => {
                 if f.seconds <= 0.0 {
-                    self.errors.push(Diagnostic::error("out-of-range", "mtbf must be longer than zero").at(fs, "this mtbf"));
+                    self.errors.push(
+                        Diagnostic::error("out-of-range", "mtbf must be longer than zero")
+                            .at(fs, "this mtbf"),
+                    );
                 }
-                let down = if f.seconds + r.seconds > 0.0 { r.seconds / (f.seconds + r.seconds) } else { 0.0 };
-                set_form(self, &mut own, OwnForm::MtbfMttr { mtbf: f, mttr: r }, down, fs.to(rs));
+                let down = if f.seconds + r.seconds > 0.0 {
+                    r.seconds / (f.seconds + r.seconds)
+                } else {
+                    0.0
+                };
+                set_form(
+                    self,
+                    &mut own,
+                    OwnForm::MtbfMttr { mtbf: f, mttr: r },
+                    down,
+                    fs.to(rs),
+                );
                 own.mttr = Some(r);
             }
             (Some((_, fs)), None) => self.errors.push(
-                Diagnostic::error("availability-conflict", format!("{what} `{owner}` gives `mtbf` without `mttr`"))
-                    .at(fs, "mtbf alone")
-                    .help("add `mttr` (mean time to repair): availability = mtbf / (mtbf + mttr)"),
+                Diagnostic::error(
+                    "availability-conflict",
+                    format!("{what} `{owner}` gives `mtbf` without `mttr`"),
+                )
+                .at(fs, "mtbf alone")
+                .help("add `mttr` (mean time to repair): availability = mtbf / (mtbf + mttr)"),
             ),
             (None, Some((r, _))) => {
                 // A time scale beside `availability` (used by simulation).
@@ -716,20 +803,35 @@ impl<'a> Resolver<'a> {
 
     fn requirement(&mut self, dep: &ast::Dependency) -> Option<Requirement> {
         match dep {
-            ast::Dependency::Service(n) => self.lookup_service(n).map(|id| Requirement::Service(id, n.span)),
+            ast::Dependency::Service(n) => self
+                .lookup_service(n)
+                .map(|id| Requirement::Service(id, n.span)),
             ast::Dependency::Any(members, span) => {
-                let of: Vec<Requirement> = members.iter().filter_map(|m| self.requirement(m)).collect();
-                (of.len() == members.len()).then_some(Requirement::AtLeast { k: 1, of, any: true, span: *span })
+                let of: Vec<Requirement> =
+                    members.iter().filter_map(|m| self.requirement(m)).collect();
+                (of.len() == members.len()).then_some(Requirement::AtLeast {
+                    k: 1,
+                    of,
+                    any: true,
+                    span: *span,
+                })
             }
             ast::Dependency::AtLeast { k, of, span } => {
                 if k.value == 0 || k.value as usize > of.len() {
                     self.errors.push(
-                        Diagnostic::error("bad-quorum", format!("`{} of` a group of {}", k.value, of.len()))
-                            .at(k.span, "this count")
-                            .help(format!("K of (...) needs 1 ≤ K ≤ {} (the members)", of.len())),
+                        Diagnostic::error(
+                            "bad-quorum",
+                            format!("`{} of` a group of {}", k.value, of.len()),
+                        )
+                        .at(k.span, "this count")
+                        .help(format!(
+                            "K of (...) needs 1 ≤ K ≤ {} (the members)",
+                            of.len()
+                        )),
                     );
                 }
-                let members: Vec<Requirement> = of.iter().filter_map(|m| self.requirement(m)).collect();
+                let members: Vec<Requirement> =
+                    of.iter().filter_map(|m| self.requirement(m)).collect();
                 (members.len() == of.len()).then_some(Requirement::AtLeast {
                     k: k.value as u32,
                     of: members,
@@ -740,15 +842,23 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn service(&mut self, s: &ast::ServiceDecl, layer: Option<LayerId>, domains: &[Domain]) -> Service {
+    fn service(
+        &mut self,
+        s: &ast::ServiceDecl,
+        layer: Option<LayerId>,
+        domains: &[Domain],
+    ) -> Service {
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         let mut once = |r: &mut Resolver, key: &'static str, span: Span| {
             if let Some(first) = seen.get(key) {
                 r.errors.push(
-                    Diagnostic::error("duplicate-attribute", format!("`{key}` is given twice in `{}`", s.name.text))
-                        .at(span, "given again here")
-                        .label(*first, "first given here")
-                        .help(format!("keep one `{key}`")),
+                    Diagnostic::error(
+                        "duplicate-attribute",
+                        format!("`{key}` is given twice in `{}`", s.name.text),
+                    )
+                    .at(span, "given again here")
+                    .label(*first, "first given here")
+                    .help(format!("keep one `{key}`")),
                 );
             } else {
                 seen.insert(key, span);
@@ -785,7 +895,11 @@ impl<'a> Resolver<'a> {
                     service.slo = Some((*a, span));
                 }
                 ServiceAttr::Reliability(x) => reliability.push((x, span)),
-                ServiceAttr::Replicas { count, need: n, across: a } => {
+                ServiceAttr::Replicas {
+                    count,
+                    need: n,
+                    across: a,
+                } => {
                     once(self, "replicas", span);
                     replicas = Some((count.value, count.span));
                     need = n.as_ref().map(|n| (n.value, n.span));
@@ -849,12 +963,27 @@ impl<'a> Resolver<'a> {
                         ast::Replicate::Sync { to, quorum } => {
                             if quorum.value < 1 || quorum.value as usize > to.len() + 1 {
                                 self.errors.push(
-                                    Diagnostic::error("bad-quorum", format!("sync quorum {} with {} targets", quorum.value, to.len()))
-                                        .at(quorum.span, "this quorum")
-                                        .help(format!("the quorum counts the local copy: 1 ≤ quorum ≤ {}", to.len() + 1)),
+                                    Diagnostic::error(
+                                        "bad-quorum",
+                                        format!(
+                                            "sync quorum {} with {} targets",
+                                            quorum.value,
+                                            to.len()
+                                        ),
+                                    )
+                                    .at(quorum.span, "this quorum")
+                                    .help(format!(
+                                        "the quorum counts the local copy: 1 ≤ quorum ≤ {}",
+                                        to.len() + 1
+                                    )),
                                 );
                             }
-                            (to, ReplicationMode::Sync { quorum: quorum.value as u32 })
+                            (
+                                to,
+                                ReplicationMode::Sync {
+                                    quorum: quorum.value as u32,
+                                },
+                            )
                         }
                     };
                     let to = targets
@@ -899,9 +1028,12 @@ impl<'a> Resolver<'a> {
                 );
             } else if c > 100_000 {
                 self.errors.push(
-                    Diagnostic::error("out-of-range", format!("{c} replicas is more than nines models"))
-                        .at(span, "too many")
-                        .help("model at most 100000 replicas per service"),
+                    Diagnostic::error(
+                        "out-of-range",
+                        format!("{c} replicas is more than nines models"),
+                    )
+                    .at(span, "too many")
+                    .help("model at most 100000 replicas per service"),
                 );
             }
         }
@@ -911,7 +1043,14 @@ impl<'a> Resolver<'a> {
                 if n == 0 || n as usize > count {
                     self.errors.push(
                         Diagnostic::error("bad-quorum", format!("`need {n}` of {count} replicas"))
-                            .at(span, if n == 0 { "need zero" } else { "more than the replicas" })
+                            .at(
+                                span,
+                                if n == 0 {
+                                    "need zero"
+                                } else {
+                                    "more than the replicas"
+                                },
+                            )
                             .label(replicas.map_or(span, |(_, s)| s), "the replicas")
                             .help(format!("need is between 1 and the replica count ({count})")),
                     );

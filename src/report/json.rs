@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::analysis::{component_name, Analysis, Component};
 use crate::analysis::engine::Outcome;
+use crate::analysis::{component_name, Analysis, Component};
 use crate::diagnostics::{Diagnostic, SourceMap};
 use crate::model::Model;
 

@@ -26,14 +26,26 @@ fn summary_rows(model: &Model, analysis: &Analysis) -> Vec<[String; 9]> {
                 .consumers
                 .first()
                 .map(|c| component_name(model, &c.component))
-                .unwrap_or_else(|| if r.detailed { "none".into() } else { String::new() });
+                .unwrap_or_else(|| {
+                    if r.detailed {
+                        "none".into()
+                    } else {
+                        String::new()
+                    }
+                });
             [
                 s.name.clone(),
-                s.layer.map(|l| model.layer(l).name.clone()).unwrap_or_default(),
-                s.slo.map(|(a, _)| format_percent(a.down)).unwrap_or_else(|| "-".into()),
+                s.layer
+                    .map(|l| model.layer(l).name.clone())
+                    .unwrap_or_default(),
+                s.slo
+                    .map(|(a, _)| format_percent(a.down))
+                    .unwrap_or_else(|| "-".into()),
                 availability_text(&r.unavailability),
                 nines_text(r.planning_unavailability()),
-                r.budget.map(|b| human_duration(b.budget_seconds)).unwrap_or_else(|| "-".into()),
+                r.budget
+                    .map(|b| human_duration(b.budget_seconds))
+                    .unwrap_or_else(|| "-".into()),
                 human_duration(r.planning_unavailability() * analysis.window_seconds),
                 r.budget
                     .map(|b| {
@@ -51,7 +63,15 @@ fn summary_rows(model: &Model, analysis: &Analysis) -> Vec<[String; 9]> {
 }
 
 const HEADERS: [&str; 9] = [
-    "SERVICE", "LAYER", "SLO", "COMPOSED", "NINES", "BUDGET", "DOWNTIME", "SLACK", "WEAKEST LINK",
+    "SERVICE",
+    "LAYER",
+    "SLO",
+    "COMPOSED",
+    "NINES",
+    "BUDGET",
+    "DOWNTIME",
+    "SLACK",
+    "WEAKEST LINK",
 ];
 
 fn aligned(rows: &[[String; 9]]) -> String {
@@ -113,7 +133,11 @@ fn detail_text(model: &Model, analysis: &Analysis, r: &ServiceResult, markdown: 
     if markdown {
         out.push_str(&format!("\n### {}\n\n", s.name));
     } else {
-        out.push_str(&format!("\n{}\n{}\n", s.name, "=".repeat(s.name.chars().count())));
+        out.push_str(&format!(
+            "\n{}\n{}\n",
+            s.name,
+            "=".repeat(s.name.chars().count())
+        ));
     }
     out.push_str(&format!(
         "composed availability {} ({} nines), expected downtime {} per {}\n",
@@ -123,13 +147,17 @@ fn detail_text(model: &Model, analysis: &Analysis, r: &ServiceResult, markdown: 
         format_duration(window)
     ));
     if !r.unavailability.is_exact() {
-        out.push_str("the exact method ran out of time: these are certified bounds, not estimates\n");
+        out.push_str(
+            "the exact method ran out of time: these are certified bounds, not estimates\n",
+        );
     }
     if !r.detailed {
         return out;
     }
     let bullet = if markdown { "- " } else { "  " };
-    out.push_str("\nwho consumes the budget (downtime per window that would vanish were it perfect):\n");
+    out.push_str(
+        "\nwho consumes the budget (downtime per window that would vanish were it perfect):\n",
+    );
     if markdown {
         out.push('\n');
     }
@@ -142,7 +170,10 @@ fn detail_text(model: &Model, analysis: &Analysis, r: &ServiceResult, markdown: 
         ));
     }
     if r.consumers.len() > 15 {
-        out.push_str(&format!("{bullet}... and {} more\n", r.consumers.len() - 15));
+        out.push_str(&format!(
+            "{bullet}... and {} more\n",
+            r.consumers.len() - 15
+        ));
     }
     if !r.required.is_empty() {
         out.push_str("\nrequired own availability per dependency for the SLO, all else fixed:\n");
@@ -185,7 +216,13 @@ fn detail_text(model: &Model, analysis: &Analysis, r: &ServiceResult, markdown: 
         let names: Vec<String> = r
             .double_points_of_failure
             .iter()
-            .map(|(a, b)| format!("{} + {}", component_name(model, a), component_name(model, b)))
+            .map(|(a, b)| {
+                format!(
+                    "{} + {}",
+                    component_name(model, a),
+                    component_name(model, b)
+                )
+            })
             .collect();
         out.push_str(&names.join(", "));
         out.push('\n');
@@ -207,7 +244,11 @@ fn layers_lines(model: &Model, analysis: &Analysis) -> Vec<String> {
                 format_percent(g.down),
                 model.service(weakest).name,
                 format_percent(u),
-                if l.holds == Some(true) { "holds" } else { "BROKEN" }
+                if l.holds == Some(true) {
+                    "holds"
+                } else {
+                    "BROKEN"
+                }
             ))
         })
         .collect()
@@ -226,7 +267,11 @@ pub fn render_text(
         format_duration(analysis.window_seconds),
         model.services.len(),
         analysis.event_count,
-        if analysis.all_exact() { "exact" } else { "some results are bounds" }
+        if analysis.all_exact() {
+            "exact"
+        } else {
+            "some results are bounds"
+        }
     );
     let rows = summary_rows(model, analysis);
     let rows: Vec<[String; 9]> = if only.is_empty() {
@@ -271,7 +316,11 @@ pub fn render_markdown(
         "## nines report\n\nWindow {}, {} services, {}.\n\n",
         format_duration(analysis.window_seconds),
         model.services.len(),
-        if analysis.all_exact() { "all numbers exact" } else { "some numbers are certified bounds" }
+        if analysis.all_exact() {
+            "all numbers exact"
+        } else {
+            "some numbers are certified bounds"
+        }
     );
     out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
     out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---|\n");

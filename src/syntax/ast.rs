@@ -42,8 +42,8 @@ pub enum Item {
     Layer(LayerDecl),
     /// A service outside any layer.
     Service(ServiceDecl),
-    /// `policy NAME [severity] { ... }`
-    Policy(PolicyDecl),
+    /// `policy NAME [severity] { ... }` (boxed: by far the largest item)
+    Policy(Box<PolicyDecl>),
     /// `lint { deny x  warn y  allow z }`
     Lint(LintDecl),
 }

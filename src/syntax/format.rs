@@ -224,7 +224,9 @@ impl Printer<'_> {
     }
 
     fn text(&self, span: Span) -> &str {
-        self.src.get(span.start as usize..span.end as usize).unwrap_or("")
+        self.src
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
     }
 
     fn domain(&mut self, d: &DomainDecl, last_end: &mut usize) {
@@ -396,11 +398,12 @@ pub fn normalize(text: &str) -> String {
             tokens.push(chars[start..i].iter().collect());
         } else {
             let start = i;
-            while i < chars.len()
-                && !chars[i].is_whitespace()
-                && !"(),:;<>=!*\"".contains(chars[i])
-                && !(chars[i] == '/' && chars.get(i + 1) == Some(&'/'))
-            {
+            let ends_word = |i: usize| {
+                chars[i].is_whitespace()
+                    || "(),:;<>=!*\"".contains(chars[i])
+                    || (chars[i] == '/' && chars.get(i + 1) == Some(&'/'))
+            };
+            while i < chars.len() && !ends_word(i) {
                 i += 1;
             }
             tokens.push(chars[start..i].iter().collect());
@@ -424,7 +427,9 @@ pub fn normalize(text: &str) -> String {
 
 fn is_word_continuation(tokens: &[String]) -> bool {
     // `e+5` inside a number is part of the word; handled by the word branch.
-    tokens.last().is_some_and(|t| t.ends_with('e') && t.chars().next().is_some_and(|c| c.is_ascii_digit()))
+    tokens
+        .last()
+        .is_some_and(|t| t.ends_with('e') && t.chars().next().is_some_and(|c| c.is_ascii_digit()))
 }
 
 fn is_callee(previous: &str) -> bool {
@@ -442,9 +447,15 @@ mod tests {
 
     #[test]
     fn normalizes_clauses() {
-        assert_eq!(normalize("requires  a ,any( b,c ) , 2 of(d, e)"), "requires a, any(b, c), 2 of (d, e)");
+        assert_eq!(
+            normalize("requires  a ,any( b,c ) , 2 of(d, e)"),
+            "requires a, any(b, c), 2 of (d, e)"
+        );
         assert_eq!(normalize("availability 4   nines"), "availability 4 nines");
-        assert_eq!(normalize("require nines(d.composed)>=nines(s.slo)+1"), "require nines(d.composed) >= nines(s.slo) + 1");
+        assert_eq!(
+            normalize("require nines(d.composed)>=nines(s.slo)+1"),
+            "require nines(d.composed) >= nines(s.slo) + 1"
+        );
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub fn parse(text: &str, file: FileId) -> Result<File, Vec<Diagnostic>> {
 
 /// Parses one expression (used for `{...}` in messages) whose text starts at
 /// byte `offset` of `file`.
+// The error is returned once per message interpolation, never in a hot loop;
+// boxing it would only complicate every caller.
+#[allow(clippy::result_large_err)]
 pub fn parse_expression(text: &str, file: FileId, offset: usize) -> Result<Expr, Diagnostic> {
     let relocate = |mut d: Diagnostic| {
         for label in d.primary.iter_mut().chain(d.labels.iter_mut()) {
@@ -50,7 +53,9 @@ pub fn parse_expression(text: &str, file: FileId, offset: usize) -> Result<Expr,
             label.span.end += offset as u32;
         }
         // The expression's text ends at the interpolation's `}`.
-        d.message = d.message.replace("the end of the file", "the end of the interpolation");
+        d.message = d
+            .message
+            .replace("the end of the file", "the end of the interpolation");
         d
     };
     check_nesting(text, file).map_err(|mut d| relocate(d.remove(0)))?;
@@ -145,7 +150,9 @@ fn check_nesting(text: &str, file: FileId) -> Result<(), Vec<Diagnostic>> {
                         format!("nesting deeper than {MAX_NESTING} levels"),
                     )
                     .at(Span::new(file, i, i + 1), "this bracket is too deep")
-                    .help("flatten the expression or the blocks; no spec needs this depth")]);
+                    .help(
+                        "flatten the expression or the blocks; no spec needs this depth",
+                    )]);
                 }
             }
             b')' | b'}' => depth = depth.saturating_sub(1),
@@ -259,7 +266,12 @@ fn expected_punctuation(text: &str, rule: Rule) -> Option<(usize, Vec<String>)> 
     Some((attempts.max_position, tokens))
 }
 
-fn syntax_error(error: pest::error::Error<Rule>, file: FileId, text: &str, rule: Rule) -> Diagnostic {
+fn syntax_error(
+    error: pest::error::Error<Rule>,
+    file: FileId,
+    text: &str,
+    rule: Rule,
+) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let (mut start, mut end) = match error.location {
         InputLocation::Pos(p) => (p, p),
@@ -311,7 +323,10 @@ fn syntax_error(error: pest::error::Error<Rule>, file: FileId, text: &str, rule:
                 1 => expected[0].to_string(),
                 n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
             };
-            (format!("expected {list}, found {found}"), format!("expected {list}"))
+            (
+                format!("expected {list}, found {found}"),
+                format!("expected {list}"),
+            )
         }
         ErrorVariant::CustomError { message } => (message.clone(), message),
     };
@@ -330,7 +345,10 @@ fn syntax_error(error: pest::error::Error<Rule>, file: FileId, text: &str, rule:
     }
     if at_end {
         if let Some((open, bracket)) = unclosed_bracket(text) {
-            d = d.label(Span::new(file, open, open + 1), format!("this `{bracket}` is never closed"));
+            d = d.label(
+                Span::new(file, open, open + 1),
+                format!("this `{bracket}` is never closed"),
+            );
         }
     }
     d
@@ -528,7 +546,7 @@ impl Builder {
             Rule::domain_decl => Item::Domain(self.domain(pair)),
             Rule::layer_decl => Item::Layer(self.layer(pair)),
             Rule::service_decl => Item::Service(self.service(pair)),
-            Rule::policy_decl => Item::Policy(self.policy(pair)),
+            Rule::policy_decl => Item::Policy(Box::new(self.policy(pair))),
             Rule::lint_decl => Item::Lint(self.lint(pair)),
             rule => unreachable_rule(rule),
         }
@@ -684,9 +702,10 @@ impl Builder {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::dep_name => Dependency::Service(self.name(first(pair))),
-            Rule::any_group => {
-                Dependency::Any(pair.into_inner().map(|p| self.dependency(p)).collect(), span)
-            }
+            Rule::any_group => Dependency::Any(
+                pair.into_inner().map(|p| self.dependency(p)).collect(),
+                span,
+            ),
             Rule::k_of_group => {
                 let mut inner = pair.into_inner();
                 let k = self.integer(&inner.next().expect("grammar: k"));
@@ -739,7 +758,9 @@ impl Builder {
                         let span = self.span(&clause);
                         let value = match clause.as_rule() {
                             Rule::gated_attr => WriteAttr::GatedByUps,
-                            Rule::flush_attr => WriteAttr::FlushWithin(self.duration(&first(clause))),
+                            Rule::flush_attr => {
+                                WriteAttr::FlushWithin(self.duration(&first(clause)))
+                            }
                             Rule::reject_attr => {
                                 let mut retryable = false;
                                 let mut after = None;
@@ -777,14 +798,11 @@ impl Builder {
                 Rule::traffic_attr => {
                     let mut parts = attr.into_inner();
                     let r = parts.next().expect("grammar: rate");
-                    let rate = self.quantity(
-                        &r,
-                        quantity::parse_rate,
-                        quantity::Rate { per_second: 0.0 },
-                    );
-                    let peak = parts.next().map(|p| {
-                        self.quantity(&p, quantity::parse_factor, quantity::Factor(1.0))
-                    });
+                    let rate =
+                        self.quantity(&r, quantity::parse_rate, quantity::Rate { per_second: 0.0 });
+                    let peak = parts
+                        .next()
+                        .map(|p| self.quantity(&p, quantity::parse_factor, quantity::Factor(1.0)));
                     ServiceAttr::Traffic { rate, peak }
                 }
                 Rule::capacity_attr => {
@@ -891,12 +909,15 @@ impl Builder {
                         }
                         None => {
                             self.errors.push(
-                                Diagnostic::error("syntax", "`{` without a closing `}` in a message")
-                                    .at(
-                                        Span::new(self.file, body_start + i, body_start + i + 1),
-                                        "this `{` opens an interpolation",
-                                    )
-                                    .help("close it with `}`, or write `\\{` for a literal brace"),
+                                Diagnostic::error(
+                                    "syntax",
+                                    "`{` without a closing `}` in a message",
+                                )
+                                .at(
+                                    Span::new(self.file, body_start + i, body_start + i + 1),
+                                    "this `{` opens an interpolation",
+                                )
+                                .help("close it with `}`, or write `\\{` for a literal brace"),
                             );
                             i += 1;
                         }
@@ -1029,7 +1050,11 @@ impl Builder {
                 let mut inner = pair.into_inner();
                 let mut expr = self.expr(inner.next().expect("grammar: primary"));
                 // A parenthesized primary: the span includes the parentheses.
-                expr.span = expr.span.to(Span::new(self.file, span.start as usize, span.start as usize));
+                expr.span = expr.span.to(Span::new(
+                    self.file,
+                    span.start as usize,
+                    span.start as usize,
+                ));
                 if inner.peek().is_none() {
                     expr.span = span;
                 }
@@ -1103,8 +1128,11 @@ impl Builder {
                 _ => {
                     let span = self.span(pair);
                     self.errors.push(
-                        Diagnostic::error("out-of-range", format!("`{}` is not a finite number", pair.as_str()))
-                            .at(span, "this number"),
+                        Diagnostic::error(
+                            "out-of-range",
+                            format!("`{}` is not a finite number", pair.as_str()),
+                        )
+                        .at(span, "this number"),
                     );
                     Literal::Number(0.0)
                 }
@@ -1148,7 +1176,9 @@ fn dismantle(expr: Expr) {
     while let Some(e) = stack.pop() {
         match e.kind {
             ExprKind::Literal(..) | ExprKind::Variable(_) => {}
-            ExprKind::Member(inner, _) | ExprKind::Not(inner) | ExprKind::Neg(inner) => stack.push(*inner),
+            ExprKind::Member(inner, _) | ExprKind::Not(inner) | ExprKind::Neg(inner) => {
+                stack.push(*inner)
+            }
             ExprKind::Call(_, args) => stack.extend(args),
             ExprKind::Comprehension { list, body, .. } => {
                 stack.push(*list);
@@ -1163,7 +1193,9 @@ fn dismantle(expr: Expr) {
 }
 
 fn first(pair: Pair<Rule>) -> Pair<Rule> {
-    pair.into_inner().next().expect("grammar guarantees an inner pair")
+    pair.into_inner()
+        .next()
+        .expect("grammar guarantees an inner pair")
 }
 
 fn unreachable_rule(rule: Rule) -> ! {
@@ -1221,7 +1253,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_a_diagnostic() {
-        let text = format!("policy p {{ for s in services require {}1{} }}", "(".repeat(100_000), ")".repeat(100_000));
+        let text = format!(
+            "policy p {{ for s in services require {}1{} }}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
         let errors = parse(&text, 0).unwrap_err();
         assert_eq!(errors[0].code, "too-deep");
     }
@@ -1233,7 +1269,9 @@ mod tests {
             0,
         )
         .unwrap();
-        let Item::Policy(p) = &file.items[0] else { panic!() };
+        let Item::Policy(p) = &file.items[0] else {
+            panic!()
+        };
         let m = p.message.as_ref().unwrap();
         assert_eq!(m.parts.len(), 3);
         assert_eq!(m.parts[2], MessagePart::Text(" b {c}".into()));

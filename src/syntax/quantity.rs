@@ -255,11 +255,9 @@ pub struct Frequency {
 impl fmt::Display for Frequency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let period = format_duration(self.period);
-        let period = period.strip_prefix('1').filter(|p| {
-            p.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic())
-        });
+        let period = period
+            .strip_prefix('1')
+            .filter(|p| p.chars().next().is_some_and(|c| c.is_ascii_alphabetic()));
         match period {
             Some(unit) => write!(f, "{}/{unit}", self.count),
             None => write!(f, "{}/{}", self.count, format_duration(self.period)),
@@ -454,12 +452,7 @@ pub fn parse_factor(text: &str) -> Result<Factor, QuantityError> {
 /// Parses a frequency: `4/y`, `2/w`, `1/90d`.
 pub fn parse_frequency(text: &str) -> Result<Frequency, QuantityError> {
     let text = text.trim();
-    let parsed = all_consuming(tuple((
-        decimal,
-        char('/'),
-        opt(decimal),
-        duration_unit,
-    )))(text);
+    let parsed = all_consuming(tuple((decimal, char('/'), opt(decimal), duration_unit)))(text);
     let (_, (digits, _, period_digits, unit)) = parsed.map_err(|_| {
         error(
             format!("`{text}` is not a frequency"),

@@ -94,7 +94,11 @@ pub(super) fn bound(
                     let c = c as usize;
                     for w in 0..words {
                         let s = if c < nl {
-                            if c / 64 == w { 1u64 << (c % 64) } else { 0 }
+                            if c / 64 == w {
+                                1u64 << (c % 64)
+                            } else {
+                                0
+                            }
                         } else {
                             support[(c - nl) * words + w]
                         } & !excluded[w];

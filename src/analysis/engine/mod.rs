@@ -27,7 +27,7 @@ mod tree;
 use std::collections::HashMap;
 use std::time::Instant;
 
-pub use self::ir::{EventId, FaultGraph, Gate, NodeRef, is_up};
+pub use self::ir::{is_up, EventId, FaultGraph, Gate, NodeRef};
 
 use self::bdd::{Compact, Manager};
 use self::prep::{FNode, Kind, Leaf, Local};

@@ -1,0 +1,358 @@
+//! Global modularisation of the whole platform's graph, so that every
+//! service's unavailability costs work proportional to what it does not
+//! share, not to its whole dependency cone.
+//!
+//! A gate is a *module* when every path from anywhere in the graph to any of
+//! its descendants passes through it (Dutuit & Rauzy's linear-time test on
+//! depth-first visit dates). A module's unavailability is independent of
+//! everything outside it, so it is computed once and stands as one fresh
+//! basic event in every graph above it. A chain of services (each requiring
+//! the next) is then linear instead of quadratic, and so is any tree of
+//! services that share nothing.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
+
+/// Visit dates of the iterative depth-first search.
+struct Dates {
+    first: Vec<u32>,
+    second: Vec<u32>,
+    last: Vec<u32>,
+}
+
+fn children(gate: &Gate) -> &[NodeRef] {
+    match gate {
+        Gate::And(c) | Gate::Or(c) | Gate::AtLeast { of: c, .. } => c,
+        Gate::Event(_) | Gate::Const(_) => &[],
+    }
+}
+
+fn visit_dates(graph: &FaultGraph) -> Dates {
+    let n = graph.len();
+    let mut has_parent = vec![false; n];
+    for gate in graph.gates() {
+        for &c in children(gate) {
+            has_parent[c as usize] = true;
+        }
+    }
+    let mut dates = Dates {
+        first: vec![0; n],
+        second: vec![0; n],
+        last: vec![0; n],
+    };
+    let mut date = 0u32;
+    let mut stack: Vec<(NodeRef, usize)> = Vec::new();
+    for source in (0..n).filter(|i| !has_parent[*i]) {
+        date += 1;
+        dates.first[source] = date;
+        dates.last[source] = date;
+        stack.push((source as NodeRef, 0));
+        while let Some((node, next)) = stack.pop() {
+            let kids = children(graph.gate(node));
+            if next < kids.len() {
+                stack.push((node, next + 1));
+                let child = kids[next] as usize;
+                date += 1;
+                if dates.first[child] == 0 {
+                    dates.first[child] = date;
+                    dates.last[child] = date;
+                    stack.push((child as NodeRef, 0));
+                } else {
+                    dates.last[child] = date;
+                }
+            } else {
+                date += 1;
+                dates.second[node as usize] = date;
+            }
+        }
+    }
+    dates
+}
+
+/// Which gates are modules (leaves and constants are not reported).
+pub fn modules(graph: &FaultGraph) -> Vec<bool> {
+    let dates = visit_dates(graph);
+    let n = graph.len();
+    // Children have smaller indices than parents (the graph is built bottom
+    // up), so one ascending pass sees every descendant first.
+    let mut low = vec![u32::MAX; n];
+    let mut high = vec![0u32; n];
+    let mut module = vec![false; n];
+    for v in 0..n {
+        let kids = children(graph.gate(v as NodeRef));
+        if kids.is_empty() {
+            continue;
+        }
+        let (mut lo, mut hi) = (u32::MAX, 0u32);
+        for &c in kids {
+            let c = c as usize;
+            lo = lo.min(dates.first[c]).min(low[c]);
+            hi = hi.max(dates.last[c].max(dates.second[c])).max(high[c]);
+        }
+        low[v] = lo;
+        high[v] = hi;
+        module[v] = lo > dates.first[v] && hi < dates.second[v];
+    }
+    module
+}
+
+/// The unavailability of every root, computing each module once.
+pub fn unavailability(
+    graph: &FaultGraph,
+    roots: &[NodeRef],
+    q: &[f64],
+    limits: &Limits,
+) -> Vec<Outcome> {
+    let module = modules(graph);
+    let mut solved: HashMap<NodeRef, Outcome> = HashMap::new();
+    // Modules below the roots, bottom up (ascending index), then the roots.
+    let mut needed = vec![false; graph.len()];
+    let mut stack: Vec<NodeRef> = roots.to_vec();
+    while let Some(v) = stack.pop() {
+        if std::mem::replace(&mut needed[v as usize], true) {
+            continue;
+        }
+        stack.extend_from_slice(children(graph.gate(v)));
+    }
+    let expired = || limits.deadline.is_some_and(|d| Instant::now() >= d);
+    for v in 0..graph.len() {
+        if needed[v] && module[v] {
+            let outcome = if expired() {
+                interval_bounds(graph, v as NodeRef, q, &solved)
+            } else {
+                solve(graph, v as NodeRef, q, &module, &solved, limits)
+            };
+            solved.insert(v as NodeRef, outcome);
+        }
+    }
+    roots
+        .iter()
+        .map(|&r| match solved.get(&r) {
+            Some(o) => *o,
+            None if expired() => interval_bounds(graph, r, q, &solved),
+            None => solve(graph, r, q, &module, &solved, limits),
+        })
+        .collect()
+}
+
+/// Certified bounds in one bottom-up pass, valid under any dependence
+/// between children (Fréchet bounds), using solved modules where known. This
+/// is what a service gets once the time allowed has run out.
+pub fn interval_bounds(
+    graph: &FaultGraph,
+    root: NodeRef,
+    q: &[f64],
+    solved: &HashMap<NodeRef, Outcome>,
+) -> Outcome {
+    let mut memo: HashMap<NodeRef, (f64, f64)> = HashMap::new();
+    let mut stack: Vec<(NodeRef, bool)> = vec![(root, false)];
+    while let Some((v, expanded)) = stack.pop() {
+        if memo.contains_key(&v) {
+            continue;
+        }
+        if let Some(o) = solved.get(&v) {
+            memo.insert(v, (o.lower(), o.upper()));
+            continue;
+        }
+        let gate = graph.gate(v);
+        let kids = children(gate);
+        if !expanded && !kids.is_empty() {
+            stack.push((v, true));
+            stack.extend(kids.iter().map(|c| (*c, false)));
+            continue;
+        }
+        let downs: Vec<(f64, f64)> = kids.iter().map(|c| memo[c]).collect();
+        let n = downs.len() as f64;
+        let sum_lo: f64 = downs.iter().map(|d| d.0).sum();
+        let sum_hi: f64 = downs.iter().map(|d| d.1).sum();
+        let bounds = match gate {
+            Gate::Event(e) => (q[*e as usize], q[*e as usize]),
+            Gate::Const(up) => {
+                if *up {
+                    (0.0, 0.0)
+                } else {
+                    (1.0, 1.0)
+                }
+            }
+            // Down when any child is down.
+            Gate::And(_) => (
+                downs.iter().map(|d| d.0).fold(0.0, f64::max),
+                sum_hi.min(1.0),
+            ),
+            // Down when every child is down.
+            Gate::Or(_) => {
+                if downs.is_empty() {
+                    (1.0, 1.0)
+                } else {
+                    (
+                        (sum_lo - (n - 1.0)).max(0.0),
+                        downs.iter().map(|d| d.1).fold(1.0, f64::min),
+                    )
+                }
+            }
+            // Down when at least m = n - k + 1 children are down: with N the
+            // count down, E[N] <= (m-1) + (n-m+1) P(N >= m) and
+            // P(N >= m) <= E[N] / m.
+            Gate::AtLeast { k, .. } => {
+                let k = *k as f64;
+                if k <= 0.0 {
+                    (0.0, 0.0)
+                } else if k > n {
+                    (1.0, 1.0)
+                } else {
+                    let m = n - k + 1.0;
+                    (
+                        ((sum_lo - (m - 1.0)) / (n - m + 1.0)).max(0.0),
+                        (sum_hi / m).min(1.0),
+                    )
+                }
+            }
+        };
+        memo.insert(v, bounds);
+    }
+    let (lower, upper) = memo[&root];
+    if lower == upper {
+        Outcome::Exact(lower)
+    } else {
+        Outcome::Bounds { lower, upper }
+    }
+}
+
+/// Solves one node over the graph below it, with every module strictly
+/// below it replaced by a fresh event carrying its solved unavailability.
+fn solve(
+    graph: &FaultGraph,
+    root: NodeRef,
+    q: &[f64],
+    module: &[bool],
+    solved: &HashMap<NodeRef, Outcome>,
+    limits: &Limits,
+) -> Outcome {
+    let mut reduced = FaultGraph::new();
+    let mut map: HashMap<NodeRef, NodeRef> = HashMap::new();
+    let mut event_map: HashMap<EventId, EventId> = HashMap::new();
+    // Each fresh event: (lower, upper) unavailability.
+    let mut probabilities: Vec<(f64, f64)> = Vec::new();
+    let mut stack: Vec<(NodeRef, bool)> = vec![(root, false)];
+    while let Some((v, expanded)) = stack.pop() {
+        if map.contains_key(&v) {
+            continue;
+        }
+        if v != root && module[v as usize] {
+            if let Some(outcome) = solved.get(&v) {
+                let e = probabilities.len() as EventId;
+                probabilities.push((outcome.lower(), outcome.upper()));
+                map.insert(v, reduced.add(Gate::Event(e)));
+                continue;
+            }
+        }
+        let gate = graph.gate(v);
+        let kids = children(gate);
+        if !expanded && !kids.is_empty() {
+            stack.push((v, true));
+            stack.extend(
+                kids.iter()
+                    .filter(|c| !map.contains_key(c))
+                    .map(|c| (*c, false)),
+            );
+            continue;
+        }
+        let remap = |c: &NodeRef| map[c];
+        let new = match gate {
+            Gate::Event(e) => {
+                let fresh = *event_map.entry(*e).or_insert_with(|| {
+                    probabilities.push((q[*e as usize], q[*e as usize]));
+                    (probabilities.len() - 1) as EventId
+                });
+                Gate::Event(fresh)
+            }
+            Gate::Const(b) => Gate::Const(*b),
+            Gate::And(c) => Gate::And(c.iter().map(remap).collect()),
+            Gate::Or(c) => Gate::Or(c.iter().map(remap).collect()),
+            Gate::AtLeast { k, of } => Gate::AtLeast {
+                k: *k,
+                of: of.iter().map(remap).collect(),
+            },
+        };
+        map.insert(v, reduced.add(new));
+    }
+    let top = map[&root];
+    let lower: Vec<f64> = probabilities.iter().map(|p| p.0).collect();
+    let upper: Vec<f64> = probabilities.iter().map(|p| p.1).collect();
+    let at_lower = engine::unavailability(&reduced, &[top], &lower, limits)[0];
+    if lower == upper {
+        return at_lower;
+    }
+    // Some module below is only bounded: the function is monotone in each
+    // event, so evaluating at both ends bounds the result.
+    let at_upper = engine::unavailability(&reduced, &[top], &upper, limits)[0];
+    Outcome::Bounds {
+        lower: at_lower.lower(),
+        upper: at_upper.upper(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_nodes_are_modules_and_shared_ones_are_not() {
+        let mut g = FaultGraph::new();
+        let a = g.add(Gate::Event(0));
+        let b = g.add(Gate::Event(1));
+        let shared = g.add(Gate::Event(2));
+        let x = g.add(Gate::And(vec![a, shared]));
+        let y = g.add(Gate::And(vec![b, shared]));
+        let top = g.add(Gate::Or(vec![x, y]));
+        let m = modules(&g);
+        assert!(m[top as usize]);
+        assert!(!m[x as usize] && !m[y as usize]);
+        let q = [0.1, 0.2, 0.01];
+        let got = unavailability(&g, &[top, x, y], &q, &Limits::none());
+        let want = engine::unavailability(&g, &[top, x, y], &q, &Limits::none());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g.upper() - w.upper()).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn interval_bounds_contain_the_exact_value() {
+        let mut g = FaultGraph::new();
+        let e: Vec<NodeRef> = (0..4).map(|i| g.add(Gate::Event(i))).collect();
+        let x = g.add(Gate::And(vec![e[0], e[3]]));
+        let y = g.add(Gate::And(vec![e[1], e[3]]));
+        let z = g.add(Gate::AtLeast {
+            k: 2,
+            of: vec![e[0], e[1], e[2]],
+        });
+        let top = g.add(Gate::Or(vec![x, y, z]));
+        let q = [0.1, 0.2, 0.3, 0.05];
+        let exact = engine::unavailability(&g, &[top], &q, &Limits::none())[0].upper();
+        let b = interval_bounds(&g, top, &q, &HashMap::new());
+        assert!(b.lower() <= exact && exact <= b.upper(), "{b:?} vs {exact}");
+        let past = Limits::until(Instant::now());
+        let o = unavailability(&g, &[top], &q, &past)[0];
+        assert!(o.lower() <= exact && exact <= o.upper());
+    }
+
+    #[test]
+    fn long_chain_is_exact() {
+        let mut g = FaultGraph::new();
+        let mut below = g.add(Gate::Event(0));
+        let mut roots = vec![below];
+        let n = 5000;
+        for i in 1..n {
+            let e = g.add(Gate::Event(i));
+            below = g.add(Gate::And(vec![e, below]));
+            roots.push(below);
+        }
+        let q = vec![1e-4; n as usize];
+        let got = unavailability(&g, &roots, &q, &Limits::none());
+        let last = got.last().unwrap().upper();
+        let want = -(n as f64 * (1.0 - 1e-4f64).ln()).exp_m1();
+        assert!((last - want).abs() / want < 1e-9, "{last} vs {want}");
+    }
+}
