@@ -67,7 +67,8 @@ fn calculator(c: &mut Criterion) {
         // measurement.
         let analysis = analyze(model, &opts);
         let exact = analysis.all_exact();
-        let json = nines::report::render_json(model, &analysis, &loaded.diagnostics, &loaded.sources);
+        let json =
+            nines::report::render_json(model, &analysis, &loaded.diagnostics, &loaded.sources);
         eprintln!(
             "{shape:?} {services}: analysis {:.3} s, all exact: {exact}, json {} bytes",
             analysis.elapsed.as_secs_f64(),

@@ -41,17 +41,13 @@ fn front_end(c: &mut Criterion) {
             group.sample_size(20);
             group.measurement_time(Duration::from_secs(3));
         }
-        group.bench_with_input(
-            BenchmarkId::new("realistic", services),
-            &text,
-            |b, text| {
-                b.iter_batched(
-                    || text.clone(),
-                    |text| nines::model::load::load_text("synth.nines", text),
-                    criterion::BatchSize::LargeInput,
-                )
-            },
-        );
+        group.bench_with_input(BenchmarkId::new("realistic", services), &text, |b, text| {
+            b.iter_batched(
+                || text.clone(),
+                |text| nines::model::load::load_text("synth.nines", text),
+                criterion::BatchSize::LargeInput,
+            )
+        });
     }
     group.finish();
 }

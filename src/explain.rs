@@ -25,7 +25,8 @@ pub const CATALOGUE: &[Explanation] = &[
     Explanation {
         code: "too-deep",
         summary: "brackets nest deeper than nines accepts",
-        text: "Parentheses and braces may nest at most 64 levels. Deeper nesting is refused \
+        text: "Parentheses and braces may nest at most 64 levels, and an expression at most 128 \
+               operators deep. Deeper nesting is refused \
                before parsing so that no input can exhaust the parser's stack.",
         example: "policy p { for s in services require ((((((((((...)))))))))) }",
     },

@@ -179,9 +179,8 @@ impl Printer<'_> {
             let multiline = self.item_is_block(item);
             if i > 0 && (multiline || previous_multiline) {
                 // Blocks are always separated by a blank line at the top level.
-                let before = self.leading(span.start as usize, last_end);
-                last_end = before;
                 self.blank_line();
+                last_end = self.leading(span.start as usize, last_end);
             }
             self.item(item, &mut last_end);
             previous_multiline = multiline;
@@ -276,9 +275,8 @@ impl Printer<'_> {
                 }
                 LayerItem::Service(s) => {
                     if i > 0 && (previous_service || self.is_multiline_service(s)) {
-                        let before = self.leading(s.span.start as usize, *last_end);
-                        *last_end = before;
                         self.blank_line();
+                        *last_end = self.leading(s.span.start as usize, *last_end);
                     }
                     self.service(s, last_end);
                     previous_service = true;
