@@ -62,10 +62,23 @@ pub fn fill(
     deadline: Instant,
 ) {
     let root = structure.service_nodes[result.id.0 as usize];
+    // Solve over a compact copy of the service's own cone: the engine's work
+    // is then proportional to the cone, not to the whole platform's graph.
+    let local = LocalCone::new(&structure.graph, root);
+    let (compact, local_events) = local.compact(&structure.graph);
+    let local_of: HashMap<EventId, EventId> = local_events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (*e, i as EventId))
+        .collect();
+    let local_q: Vec<f64> = local_events
+        .iter()
+        .map(|e| structure.q[*e as usize])
+        .collect();
     let analysis = engine::Analysis::new(
-        &structure.graph,
-        root,
-        &structure.q,
+        &compact,
+        (compact.len() - 1) as NodeRef,
+        &local_q,
         &Limits::until(deadline),
     );
     result.unavailability = analysis.outcome();
@@ -74,6 +87,12 @@ pub fn fill(
     };
     let Some(gradient) = analysis.importance() else {
         return;
+    };
+    let overrides_for = |events: &[EventId], q: f64| -> Vec<(EventId, f64)> {
+        events
+            .iter()
+            .filter_map(|e| local_of.get(e).map(|l| (*l, q)))
+            .collect()
     };
     let cone = structure.cone(root);
     let window = model.window.seconds;
@@ -93,10 +112,13 @@ pub fn fill(
     for (component, events) in &groups {
         let reduction = if events.len() == 1 {
             let e = events[0] as usize;
-            structure.q[e] * gradient[e]
+            let l = local_of.get(&events[0]).map_or(0, |l| *l as usize);
+            structure.q[e] * gradient.get(l).copied().unwrap_or(0.0)
         } else {
-            let overrides: Vec<(EventId, f64)> = events.iter().map(|e| (*e, 0.0)).collect();
-            total - analysis.unavailability_with(&overrides).upper()
+            total
+                - analysis
+                    .unavailability_with(&overrides_for(events, 0.0))
+                    .upper()
         };
         if reduction > 0.0 {
             consumers.push(Consumer {
@@ -124,10 +146,33 @@ pub fn fill(
                 continue;
             }
             let evaluate = |q: f64| {
-                let overrides: Vec<(EventId, f64)> = events.iter().map(|e| (*e, q)).collect();
-                analysis.unavailability_with(&overrides).upper()
+                analysis
+                    .unavailability_with(&overrides_for(events, q))
+                    .upper()
             };
-            let required_down = solve_required(evaluate, slo.down);
+            let required_down = match (
+                events.as_slice(),
+                gradient.get(
+                    events
+                        .first()
+                        .and_then(|e| local_of.get(e))
+                        .map_or(usize::MAX, |l| *l as usize),
+                ),
+            ) {
+                // One instance: U is linear in its q, U(q) = U(0) + q dU/dq,
+                // so the answer is exact from one evaluation.
+                ([_], Some(&slope)) => {
+                    let at_zero = evaluate(0.0);
+                    if at_zero > slo.down {
+                        None
+                    } else if slope <= 0.0 {
+                        Some(1.0)
+                    } else {
+                        Some(((slo.down - at_zero) / slope).min(1.0))
+                    }
+                }
+                _ => solve_required(evaluate, slo.down),
+            };
             let own = &model.service(dep).own;
             let allowed_incidents_per_year = match (&own.form, required_down) {
                 (
@@ -161,7 +206,6 @@ pub fn fill(
             }
         }
     };
-    let local = LocalCone::new(&structure.graph, root);
     let mut others = Vec::new();
     for &e in &cone {
         if !local.is_up(&structure.graph, &[e]) {
@@ -212,6 +256,32 @@ impl LocalCone {
         order.sort_unstable();
         let position = order.iter().enumerate().map(|(i, v)| (*v, i)).collect();
         LocalCone { order, position }
+    }
+
+    /// A copy of the cone as a graph of its own (the root is its last node),
+    /// with its events renumbered; returns the global id of each local event.
+    fn compact(&self, graph: &FaultGraph) -> (FaultGraph, Vec<EventId>) {
+        let mut out = FaultGraph::new();
+        let mut events = Vec::new();
+        let mut event_ids: HashMap<EventId, EventId> = HashMap::new();
+        let remap = |c: &Vec<NodeRef>| c.iter().map(|c| self.position[c] as NodeRef).collect();
+        for v in &self.order {
+            let gate = match graph.gate(*v) {
+                Gate::Event(e) => Gate::Event(*event_ids.entry(*e).or_insert_with(|| {
+                    events.push(*e);
+                    (events.len() - 1) as EventId
+                })),
+                Gate::Const(b) => Gate::Const(*b),
+                Gate::And(c) => Gate::And(remap(c)),
+                Gate::Or(c) => Gate::Or(remap(c)),
+                Gate::AtLeast { k, of } => Gate::AtLeast {
+                    k: *k,
+                    of: remap(of),
+                },
+            };
+            out.add(gate);
+        }
+        (out, events)
     }
 
     /// Whether the root is up with exactly the events in `down` down.
