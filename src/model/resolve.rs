@@ -735,7 +735,13 @@ impl<'a> Resolver<'a> {
                     if down >= 1.0 {
                         self.errors.push(
                             Diagnostic::error("out-of-range", "these incidents leave no time up")
-                                .at(*span, format!("incidents would take {:.1}% of all time", down * 100.0))
+                                .at(
+                                    *span,
+                                    format!(
+                                        "incidents would take {:.1}% of all time",
+                                        down * 100.0
+                                    ),
+                                )
                                 .help("frequency × (detect + mitigate) must be below 1"),
                         );
                     }
