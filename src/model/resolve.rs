@@ -352,14 +352,18 @@ pub fn resolve(files: &[(FileId, &File)]) -> Result<(Model, Vec<Diagnostic>), Ve
     Ok((model, r.warnings))
 }
 
-/// Computes each layer's rank and the "is below" relation; reports `above`
-/// cycles. `below[a][b]` is true when layer b is (transitively) below a.
-fn layer_closure(r: &mut Resolver, layers: &mut [Layer]) -> Vec<Vec<bool>> {
-    let n = layers.len();
-    let mut below = vec![vec![false; n]; n];
-    // Iterative DFS with colours for cycle detection and ranks.
-    let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
-    let mut rank = vec![0u32; n];
+/// Iterative depth-first search over nodes `0..n`, where node `v` has
+/// `degree(v)` successors `successor(v, i)`. Calls `back_edge(path, v, i)` for
+/// every edge `v → successor(v, i)` that closes a cycle (`path` is the stack
+/// from the cycle's first node to `v`), and `finished(v)` in post-order.
+fn depth_first(
+    n: usize,
+    degree: impl Fn(usize) -> usize,
+    successor: impl Fn(usize, usize) -> usize,
+    mut back_edge: impl FnMut(&[usize], usize, usize),
+    mut finished: impl FnMut(usize),
+) {
+    let mut state = vec![0u8; n]; // 0 new, 1 on the stack, 2 done
     for start in 0..n {
         if state[start] != 0 {
             continue;
@@ -367,9 +371,9 @@ fn layer_closure(r: &mut Resolver, layers: &mut [Layer]) -> Vec<Vec<bool>> {
         let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
         state[start] = 1;
         while let Some((node, next)) = stack.pop() {
-            if next < layers[node].above.len() {
+            if next < degree(node) {
                 stack.push((node, next + 1));
-                let child = layers[node].above[next].0 as usize;
+                let child = successor(node, next);
                 match state[child] {
                     0 => {
                         state[child] = 1;
@@ -377,45 +381,69 @@ fn layer_closure(r: &mut Resolver, layers: &mut [Layer]) -> Vec<Vec<bool>> {
                     }
                     1 => {
                         let position = stack.iter().position(|(x, _)| *x == child).unwrap_or(0);
-                        let mut path: Vec<&str> = stack[position..]
-                            .iter()
-                            .map(|(x, _)| layers[*x].name.as_str())
-                            .collect();
-                        path.push(layers[child].name.as_str());
-                        r.errors.push(
-                            Diagnostic::error(
-                                "layer-cycle",
-                                format!("layer `{}` is above itself", layers[node].name),
-                            )
-                            .at(layers[node].name_span, "this layer")
-                            .help(format!(
-                                "the cycle: {}; layers form a DAG, bottom first",
-                                path.join(" above ")
-                            )),
-                        );
+                        let path: Vec<usize> = stack[position..].iter().map(|(x, _)| *x).collect();
+                        back_edge(&path, node, next);
                     }
                     _ => {}
                 }
             } else {
                 state[node] = 2;
-                let mut r_max = 0;
-                for child in layers[node].above.clone() {
-                    let c = child.0 as usize;
-                    if state[c] == 2 && c != node {
-                        r_max = r_max.max(rank[c] + 1);
-                        below[node][c] = true;
-                        let row = below[c].clone();
-                        for (k, b) in row.into_iter().enumerate() {
-                            if b {
-                                below[node][k] = true;
-                            }
-                        }
-                    }
-                }
-                rank[node] = r_max;
+                finished(node);
             }
         }
     }
+}
+
+/// Computes each layer's rank and the "is below" relation; reports `above`
+/// cycles. `below[a][b]` is true when layer b is (transitively) below a.
+fn layer_closure(r: &mut Resolver, layers: &mut [Layer]) -> Vec<Vec<bool>> {
+    let n = layers.len();
+    let mut below = vec![vec![false; n]; n];
+    let mut rank = vec![0u32; n];
+    let mut done = vec![false; n];
+    let above: Vec<Vec<usize>> = layers
+        .iter()
+        .map(|l| l.above.iter().map(|a| a.0 as usize).collect())
+        .collect();
+    let mut errors = Vec::new();
+    depth_first(
+        n,
+        |v| above[v].len(),
+        |v, i| above[v][i],
+        |path, node, i| {
+            let mut names: Vec<&str> = path.iter().map(|x| layers[*x].name.as_str()).collect();
+            names.push(layers[above[node][i]].name.as_str());
+            errors.push(
+                Diagnostic::error(
+                    "layer-cycle",
+                    format!("layer `{}` is above itself", layers[node].name),
+                )
+                .at(layers[node].name_span, "this layer")
+                .help(format!(
+                    "the cycle: {}; layers form a DAG, bottom first",
+                    names.join(" above ")
+                )),
+            );
+        },
+        |node| {
+            done[node] = true;
+            let mut highest = 0;
+            for &c in &above[node] {
+                if done[c] && c != node {
+                    highest = highest.max(rank[c] + 1);
+                    below[node][c] = true;
+                    let row = below[c].clone();
+                    for (k, b) in row.into_iter().enumerate() {
+                        if b {
+                            below[node][k] = true;
+                        }
+                    }
+                }
+            }
+            rank[node] = highest;
+        },
+    );
+    r.errors.extend(errors);
     for (i, l) in layers.iter_mut().enumerate() {
         l.rank = rank[i];
     }
@@ -423,7 +451,6 @@ fn layer_closure(r: &mut Resolver, layers: &mut [Layer]) -> Vec<Vec<bool>> {
 }
 
 fn dependency_cycles(r: &mut Resolver, services: &[Service]) {
-    let n = services.len();
     let deps: Vec<Vec<(ServiceId, Span)>> = services
         .iter()
         .map(|s| {
@@ -436,47 +463,27 @@ fn dependency_cycles(r: &mut Resolver, services: &[Service]) {
             out
         })
         .collect();
-    let mut state = vec![0u8; n];
-    for start in 0..n {
-        if state[start] != 0 {
-            continue;
-        }
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        state[start] = 1;
-        while let Some((node, next)) = stack.pop() {
-            if next < deps[node].len() {
-                stack.push((node, next + 1));
-                let (child, span) = deps[node][next];
-                let c = child.0 as usize;
-                match state[c] {
-                    0 => {
-                        state[c] = 1;
-                        stack.push((c, 0));
-                    }
-                    1 => {
-                        let position = stack.iter().position(|(x, _)| *x == c).unwrap_or(0);
-                        let mut path: Vec<&str> = stack[position..]
-                            .iter()
-                            .map(|(x, _)| services[*x].name.as_str())
-                            .collect();
-                        path.push(services[c].name.as_str());
-                        r.errors.push(
-                            Diagnostic::error(
-                                "dependency-cycle",
-                                format!("`{}` depends on itself: {}", services[c].name, path.join(" → ")),
-                            )
-                            .at(span, "this dependency closes the cycle")
-                            .label(services[c].name_span, "the cycle starts here")
-                            .help("a service cannot require, even indirectly, itself; break the cycle or make one edge `uses`"),
-                        );
-                    }
-                    _ => {}
-                }
-            } else {
-                state[node] = 2;
-            }
-        }
-    }
+    depth_first(
+        services.len(),
+        |v| deps[v].len(),
+        |v, i| deps[v][i].0 .0 as usize,
+        |path, node, i| {
+            let (child, span) = deps[node][i];
+            let c = child.0 as usize;
+            let mut names: Vec<&str> = path.iter().map(|x| services[*x].name.as_str()).collect();
+            names.push(services[c].name.as_str());
+            r.errors.push(
+                Diagnostic::error(
+                    "dependency-cycle",
+                    format!("`{}` depends on itself: {}", services[c].name, names.join(" → ")),
+                )
+                .at(span, "this dependency closes the cycle")
+                .label(services[c].name_span, "the cycle starts here")
+                .help("a service cannot require, even indirectly, itself; break the cycle or make one edge `uses`"),
+            );
+        },
+        |_| {},
+    );
 }
 
 fn layering(r: &mut Resolver, services: &[Service], layers: &[Layer], below: &[Vec<bool>]) {

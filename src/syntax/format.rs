@@ -29,32 +29,10 @@ struct Comment {
 }
 
 fn comments(text: &str) -> Vec<Comment> {
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let start = i;
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                found.push(Comment { start, end: i });
-            }
-            _ => i += 1,
-        }
-    }
-    found
+    super::parser::comment_ranges(text)
+        .into_iter()
+        .map(|(start, end)| Comment { start, end })
+        .collect()
 }
 
 struct Printer<'a> {

@@ -417,7 +417,7 @@ struct Builder {
 
 /// The byte ranges of `//` comments (outside strings), in order; a range
 /// ends before the newline.
-fn comment_ranges(text: &str) -> Vec<(usize, usize)> {
+pub(crate) fn comment_ranges(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
