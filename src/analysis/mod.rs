@@ -155,6 +155,7 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     )
     .into_iter();
     let window = model.window.seconds;
+    let mut late_bounds: Option<Vec<(f64, f64)>> = None;
     let mut services = Vec::with_capacity(model.services.len());
     for (i, &wanted) in wanted.iter().enumerate() {
         let id = ServiceId(i as u32);
@@ -178,8 +179,15 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
         } else if Instant::now() < deadline {
             detail::fill(model, &structure, &mut result, options, deadline);
         } else {
-            result.unavailability =
-                modules::interval_bounds(&structure.graph, root, &structure.q, &Default::default());
+            let pass = late_bounds.get_or_insert_with(|| {
+                modules::interval_pass(&structure.graph, &structure.q, &Default::default())
+            });
+            let (lower, upper) = pass[root as usize];
+            result.unavailability = if lower == upper {
+                Outcome::Exact(lower)
+            } else {
+                Outcome::Bounds { lower, upper }
+            };
         }
         let outcome = result.unavailability;
         result.budget = service.slo.map(|(slo, _)| {

@@ -117,106 +117,116 @@ pub fn unavailability(
         stack.extend_from_slice(children(graph.gate(v)));
     }
     let expired = || limits.deadline.is_some_and(|d| Instant::now() >= d);
+    // Once time has run out, one bottom-up pass bounds every node at once.
+    let mut after_deadline: Option<Vec<(f64, f64)>> = None;
     for v in 0..graph.len() {
         if needed[v] && module[v] {
-            let outcome = if expired() {
-                interval_bounds(graph, v as NodeRef, q, &solved)
+            let outcome = if let Some(pass) = &after_deadline {
+                to_outcome(pass[v])
+            } else if expired() {
+                let pass = interval_pass(graph, q, &solved);
+                let outcome = to_outcome(pass[v]);
+                after_deadline = Some(pass);
+                outcome
             } else {
                 solve(graph, v as NodeRef, q, &module, &solved, limits)
             };
             solved.insert(v as NodeRef, outcome);
         }
     }
-    roots
-        .iter()
-        .map(|&r| match solved.get(&r) {
+    let mut out = Vec::with_capacity(roots.len());
+    for &r in roots {
+        let outcome = match solved.get(&r) {
             Some(o) => *o,
-            None if expired() => interval_bounds(graph, r, q, &solved),
+            None if after_deadline.is_some() || expired() => {
+                let pass = after_deadline.get_or_insert_with(|| interval_pass(graph, q, &solved));
+                to_outcome(pass[r as usize])
+            }
             None => solve(graph, r, q, &module, &solved, limits),
-        })
-        .collect()
+        };
+        out.push(outcome);
+    }
+    out
 }
 
-/// Certified bounds in one bottom-up pass, valid under any dependence
-/// between children (Fréchet bounds), using solved modules where known. This
-/// is what a service gets once the time allowed has run out.
-pub fn interval_bounds(
-    graph: &FaultGraph,
-    root: NodeRef,
-    q: &[f64],
-    solved: &HashMap<NodeRef, Outcome>,
-) -> Outcome {
-    let mut memo: HashMap<NodeRef, (f64, f64)> = HashMap::new();
-    let mut stack: Vec<(NodeRef, bool)> = vec![(root, false)];
-    while let Some((v, expanded)) = stack.pop() {
-        if memo.contains_key(&v) {
-            continue;
-        }
-        if let Some(o) = solved.get(&v) {
-            memo.insert(v, (o.lower(), o.upper()));
-            continue;
-        }
-        let gate = graph.gate(v);
-        let kids = children(gate);
-        if !expanded && !kids.is_empty() {
-            stack.push((v, true));
-            stack.extend(kids.iter().map(|c| (*c, false)));
-            continue;
-        }
-        let downs: Vec<(f64, f64)> = kids.iter().map(|c| memo[c]).collect();
-        let n = downs.len() as f64;
-        let sum_lo: f64 = downs.iter().map(|d| d.0).sum();
-        let sum_hi: f64 = downs.iter().map(|d| d.1).sum();
-        let bounds = match gate {
-            Gate::Event(e) => (q[*e as usize], q[*e as usize]),
-            Gate::Const(up) => {
-                if *up {
-                    (0.0, 0.0)
-                } else {
-                    (1.0, 1.0)
-                }
-            }
-            // Down when any child is down.
-            Gate::And(_) => (
-                downs.iter().map(|d| d.0).fold(0.0, f64::max),
-                sum_hi.min(1.0),
-            ),
-            // Down when every child is down.
-            Gate::Or(_) => {
-                if downs.is_empty() {
-                    (1.0, 1.0)
-                } else {
-                    (
-                        (sum_lo - (n - 1.0)).max(0.0),
-                        downs.iter().map(|d| d.1).fold(1.0, f64::min),
-                    )
-                }
-            }
-            // Down when at least m = n - k + 1 children are down: with N the
-            // count down, E[N] <= (m-1) + (n-m+1) P(N >= m) and
-            // P(N >= m) <= E[N] / m.
-            Gate::AtLeast { k, .. } => {
-                let k = *k as f64;
-                if k <= 0.0 {
-                    (0.0, 0.0)
-                } else if k > n {
-                    (1.0, 1.0)
-                } else {
-                    let m = n - k + 1.0;
-                    (
-                        ((sum_lo - (m - 1.0)) / (n - m + 1.0)).max(0.0),
-                        (sum_hi / m).min(1.0),
-                    )
-                }
-            }
-        };
-        memo.insert(v, bounds);
-    }
-    let (lower, upper) = memo[&root];
+fn to_outcome((lower, upper): (f64, f64)) -> Outcome {
     if lower == upper {
         Outcome::Exact(lower)
     } else {
         Outcome::Bounds { lower, upper }
+    }
+}
+
+/// Certified bounds on the unavailability of every node, in one bottom-up
+/// pass valid under any dependence between children (Fréchet bounds), using
+/// solved modules where known. This is what services get once the time
+/// allowed has run out.
+pub fn interval_pass(
+    graph: &FaultGraph,
+    q: &[f64],
+    solved: &HashMap<NodeRef, Outcome>,
+) -> Vec<(f64, f64)> {
+    let mut bounds: Vec<(f64, f64)> = Vec::with_capacity(graph.len());
+    for v in 0..graph.len() {
+        if let Some(o) = solved.get(&(v as NodeRef)) {
+            bounds.push((o.lower(), o.upper()));
+            continue;
+        }
+        let gate = graph.gate(v as NodeRef);
+        // Children have smaller indices, so their bounds are known.
+        let downs: Vec<(f64, f64)> = children(gate).iter().map(|c| bounds[*c as usize]).collect();
+        bounds.push(combine(gate, &downs, q));
+    }
+    bounds
+}
+
+/// Fréchet bounds of one gate from its children's bounds.
+fn combine(gate: &Gate, downs: &[(f64, f64)], q: &[f64]) -> (f64, f64) {
+    let n = downs.len() as f64;
+    let sum_lo: f64 = downs.iter().map(|d| d.0).sum();
+    let sum_hi: f64 = downs.iter().map(|d| d.1).sum();
+    match gate {
+        Gate::Event(e) => (q[*e as usize], q[*e as usize]),
+        Gate::Const(up) => {
+            if *up {
+                (0.0, 0.0)
+            } else {
+                (1.0, 1.0)
+            }
+        }
+        // Down when any child is down.
+        Gate::And(_) => (
+            downs.iter().map(|d| d.0).fold(0.0, f64::max),
+            sum_hi.min(1.0),
+        ),
+        // Down when every child is down.
+        Gate::Or(_) => {
+            if downs.is_empty() {
+                (1.0, 1.0)
+            } else {
+                (
+                    (sum_lo - (n - 1.0)).max(0.0),
+                    downs.iter().map(|d| d.1).fold(1.0, f64::min),
+                )
+            }
+        }
+        // Down when at least m = n - k + 1 children are down: with N the
+        // count down, E[N] <= (m-1) + (n-m+1) P(N >= m) and
+        // P(N >= m) <= E[N] / m.
+        Gate::AtLeast { k, .. } => {
+            let k = *k as f64;
+            if k <= 0.0 {
+                (0.0, 0.0)
+            } else if k > n {
+                (1.0, 1.0)
+            } else {
+                let m = n - k + 1.0;
+                (
+                    ((sum_lo - (m - 1.0)) / (n - m + 1.0)).max(0.0),
+                    (sum_hi / m).min(1.0),
+                )
+            }
+        }
     }
 }
 
@@ -331,7 +341,7 @@ mod tests {
         let top = g.add(Gate::Or(vec![x, y, z]));
         let q = [0.1, 0.2, 0.3, 0.05];
         let exact = engine::unavailability(&g, &[top], &q, &Limits::none())[0].upper();
-        let b = interval_bounds(&g, top, &q, &HashMap::new());
+        let b = to_outcome(interval_pass(&g, &q, &HashMap::new())[top as usize]);
         assert!(b.lower() <= exact && exact <= b.upper(), "{b:?} vs {exact}");
         let past = Limits::until(Instant::now());
         let o = unavailability(&g, &[top], &q, &past)[0];
