@@ -11,6 +11,7 @@
 //! ```
 
 pub mod analysis;
+pub mod codegen;
 pub mod diagnostics;
 pub mod explain;
 pub mod fsutil;

@@ -69,6 +69,20 @@ enum Command {
         #[arg(long, default_value = "60s", value_parser = parse_time)]
         max_time: Duration,
     },
+    /// Generate a runnable Rust service that enforces a service's contracts.
+    Gen {
+        /// The spec.
+        spec: PathBuf,
+        /// The service to generate.
+        #[arg(long)]
+        service: String,
+        /// The folder to write (refused when not empty, unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace a non-empty folder.
+        #[arg(long)]
+        force: bool,
+    },
     /// Explain a diagnostic code.
     Explain {
         /// The code (`unknown-name` or `nines::unknown-name`).
@@ -111,6 +125,12 @@ fn main() -> ExitCode {
             output,
             max_time,
         } => report(&spec, format, &services, output.as_deref(), max_time),
+        Command::Gen {
+            spec,
+            service,
+            out,
+            force,
+        } => generate(&spec, &service, &out, force),
         Command::Explain { code } => match nines::explain::lookup(&code) {
             Some(e) => {
                 print!("{}", nines::explain::render(e));
@@ -317,4 +337,51 @@ fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
         }
     }
     status
+}
+
+fn generate(spec: &Path, name: &str, out: &Path, force: bool) -> ExitCode {
+    let loaded = nines::load(&[spec.to_path_buf()]);
+    report_unreadable(&loaded.unreadable);
+    if !loaded.unreadable.is_empty() {
+        return ExitCode::from(2);
+    }
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    let Some(model) = loaded.model.as_ref().filter(|_| errors.is_empty()) else {
+        eprint!(
+            "{}",
+            diagnostics::render_human(&errors, &loaded.sources, colour())
+        );
+        eprintln!("error: not generating from a spec with errors");
+        return ExitCode::from(1);
+    };
+    let Some(id) = model.service_named(name) else {
+        let known: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
+        let hint = nines::model::fuzzy::closest(name, known)
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        eprintln!("error: no service `{name}` in {}{hint}", spec.display());
+        return ExitCode::from(2);
+    };
+    let contract = nines::codegen::contract(model, id);
+    let files = nines::codegen::generate(&contract);
+    match nines::codegen::write_project(out, &files, force) {
+        Ok(()) => {
+            eprintln!(
+                "generated `{}` in {} ({} files); cd there and run `cargo test`",
+                contract.crate_name,
+                out.display(),
+                files.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
