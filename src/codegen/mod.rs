@@ -269,6 +269,11 @@ fn contract_test(c: &Contract) -> String {
 use std::process::{{Child, Command}};
 use std::time::{{Duration, Instant}};
 
+/// From the spec: `writes {{ gated by ups }}`.
+const GATED: bool = {gated};
+/// From the spec: the service replicates (a peer must be named).
+const REPLICATED: bool = {replicated};
+
 struct Service(Child);
 
 impl Drop for Service {{
@@ -305,7 +310,7 @@ fn writes_follow_the_power_status() {{
         .arg("--power")
         .arg(format!("file:{{}}", status.display()))
         .env("NINES_PEER_TOKEN", "test-token");
-    if {replicated} {{
+    if REPLICATED {{
         // A peer that is not running: the service starts, and replication
         // lag is the peer's problem, not this test's.
         command.arg("--peer").arg("http://127.0.0.1:9");
@@ -314,7 +319,7 @@ fn writes_follow_the_power_status() {{
     let client = reqwest::blocking::Client::new();
     let url = format!("http://127.0.0.1:{{port}}/v1/kv/key");
     let put = || client.put(&url).body("value").send().map(|r| r.status().as_u16());
-    if !{gated} || {replicated} {{
+    if !GATED || REPLICATED {{
         // Without a UPS gate (or with a replication contract that a missing
         // peer may close), only check that the service answers.
         assert!(until(Duration::from_secs(10), || client
