@@ -42,15 +42,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     for root in &roots {
         model = loader.load_spec(root);
     }
-    let mut diagnostics = loader.diagnostics;
-    diagnostics::sort(&mut diagnostics);
-    diagnostics.dedup();
-    Loaded {
-        sources: loader.sources,
-        model,
-        diagnostics,
-        unreadable: loader.unreadable,
-    }
+    loader.finish(model)
 }
 
 /// Loads one spec from text already in memory (no imports are followed
@@ -61,15 +53,7 @@ pub fn load_text(path: impl Into<PathBuf>, text: String) -> Loaded {
     let id = loader.sources.add(path.clone(), text);
     loader.parse_file(id);
     let model = loader.spec_from(id);
-    let mut diagnostics = loader.diagnostics;
-    diagnostics::sort(&mut diagnostics);
-    diagnostics.dedup();
-    Loaded {
-        sources: loader.sources,
-        model,
-        diagnostics,
-        unreadable: loader.unreadable,
-    }
+    loader.finish(model)
 }
 
 /// Applies the spec's `lint { }` levels to the warnings of the front end:
@@ -165,6 +149,19 @@ struct Loader {
 }
 
 impl Loader {
+    /// The result: diagnostics sorted and without repeats.
+    fn finish(self, model: Option<Model>) -> Loaded {
+        let mut diagnostics = self.diagnostics;
+        diagnostics::sort(&mut diagnostics);
+        diagnostics.dedup();
+        Loaded {
+            sources: self.sources,
+            model,
+            diagnostics,
+            unreadable: self.unreadable,
+        }
+    }
+
     fn load_spec(&mut self, root: &Path) -> Option<Model> {
         let id = self.read(root)?;
         self.spec_from(id)

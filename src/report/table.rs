@@ -284,24 +284,33 @@ pub fn render_text(
             .collect()
     };
     out.push_str(&aligned(&rows));
-    let layers = layers_lines(model, analysis);
-    if !layers.is_empty() {
-        out.push_str("\nlayer handshakes\n");
-        for l in layers {
-            out.push_str(&format!("  {l}\n"));
-        }
-    }
+    section(
+        &mut out,
+        "\nlayer handshakes\n",
+        layers_lines(model, analysis),
+        |l| format!("  {l}\n"),
+    );
     for r in detailed(analysis, only) {
         out.push_str(&detail_text(model, analysis, r, false));
     }
-    let findings = findings_lines(diagnostics, sources);
-    if !findings.is_empty() {
-        out.push_str("\nfindings\n");
-        for f in findings {
-            out.push_str(&format!("  {f}\n"));
-        }
-    }
+    section(
+        &mut out,
+        "\nfindings\n",
+        findings_lines(diagnostics, sources),
+        |f| format!("  {f}\n"),
+    );
     out
+}
+
+/// Appends a titled list when it has lines.
+fn section(out: &mut String, title: &str, lines: Vec<String>, line: impl Fn(&str) -> String) {
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str(title);
+    for l in &lines {
+        out.push_str(&line(l));
+    }
 }
 
 /// The Markdown report, for a pull-request comment.
@@ -332,22 +341,20 @@ pub fn render_markdown(
         cells[0] = format!("`{}`", cells[0]);
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
-    let layers = layers_lines(model, analysis);
-    if !layers.is_empty() {
-        out.push_str("\n**Layer handshakes**\n\n");
-        for l in layers {
-            out.push_str(&format!("- {l}\n"));
-        }
-    }
+    section(
+        &mut out,
+        "\n**Layer handshakes**\n\n",
+        layers_lines(model, analysis),
+        |l| format!("- {l}\n"),
+    );
     for r in detailed(analysis, only) {
         out.push_str(&detail_text(model, analysis, r, true));
     }
-    let findings = findings_lines(diagnostics, sources);
-    if !findings.is_empty() {
-        out.push_str("\n**Findings**\n\n");
-        for f in findings {
-            out.push_str(&format!("- `{f}`\n"));
-        }
-    }
+    section(
+        &mut out,
+        "\n**Findings**\n\n",
+        findings_lines(diagnostics, sources),
+        |f| format!("- `{f}`\n"),
+    );
     out
 }

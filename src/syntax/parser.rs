@@ -123,16 +123,51 @@ fn shift(expr: &mut Expr, by: u32) {
 /// Refuses text nested deeper than [`MAX_NESTING`] before the recursive
 /// parser sees it, so that no input can exhaust the stack.
 fn check_nesting(text: &str, file: FileId) -> Result<(), Vec<Diagnostic>> {
-    let bytes = text.as_bytes();
     let mut depth = 0usize;
+    let mut too_deep = None;
+    walk_code(
+        text,
+        |i, byte| {
+            match byte {
+                b'(' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        too_deep = Some(i);
+                        return false;
+                    }
+                }
+                b')' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            true
+        },
+        |_, _| {},
+    );
+    match too_deep {
+        Some(i) => Err(vec![Diagnostic::error(
+            "too-deep",
+            format!("nesting deeper than {MAX_NESTING} levels"),
+        )
+        .at(Span::new(file, i, i + 1), "this bracket is too deep")
+        .help("flatten the expression or the blocks; no spec needs this depth")]),
+        None => Ok(()),
+    }
+}
+
+/// Walks the text outside strings and `//` comments: `code(offset, byte)` for
+/// every byte of code (the walk stops when it returns false), and
+/// `comment(start, end)` for every comment (its range ends before the
+/// newline). The one lexical scan shared by the nesting check, the bracket
+/// hint of syntax errors and the formatter's comment list.
+pub(crate) fn walk_code(
+    text: &str,
+    mut code: impl FnMut(usize, u8) -> bool,
+    mut comment: impl FnMut(usize, usize),
+) {
+    let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
             b'"' => {
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' {
@@ -142,25 +177,21 @@ fn check_nesting(text: &str, file: FileId) -> Result<(), Vec<Diagnostic>> {
                     i += 1;
                 }
             }
-            b'(' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(vec![Diagnostic::error(
-                        "too-deep",
-                        format!("nesting deeper than {MAX_NESTING} levels"),
-                    )
-                    .at(Span::new(file, i, i + 1), "this bracket is too deep")
-                    .help(
-                        "flatten the expression or the blocks; no spec needs this depth",
-                    )]);
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let start = i;
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                comment(start, i);
+            }
+            byte => {
+                if !code(i, byte) {
+                    return;
                 }
             }
-            b')' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
         }
         i += 1;
     }
-    Ok(())
 }
 
 /// What a grammar rule is called in messages.
@@ -374,33 +405,21 @@ fn last_token_end(text: &str) -> usize {
 /// The innermost `{` or `(` (outside strings and comments) left open at the
 /// end of the text.
 fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
-    let bytes = text.as_bytes();
     let mut open = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
+    walk_code(
+        text,
+        |i, byte| {
+            match byte {
+                b'(' | b'{' => open.push((i, byte as char)),
+                b')' | b'}' => {
+                    open.pop();
                 }
+                _ => {}
             }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'(' | b'{' => open.push((i, bytes[i] as char)),
-            b')' | b'}' => {
-                open.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
+            true
+        },
+        |_, _| {},
+    );
     open.pop()
 }
 
@@ -418,31 +437,8 @@ struct Builder {
 /// The byte ranges of `//` comments (outside strings), in order; a range
 /// ends before the newline.
 pub(crate) fn comment_ranges(text: &str) -> Vec<(usize, usize)> {
-    let bytes = text.as_bytes();
     let mut found = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let start = i;
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                found.push((start, i));
-            }
-            _ => i += 1,
-        }
-    }
+    walk_code(text, |_, _| true, |start, end| found.push((start, end)));
     found
 }
 
