@@ -15,7 +15,9 @@ pub mod codegen;
 pub mod diagnostics;
 pub mod explain;
 pub mod fsutil;
+pub mod lint;
 pub mod model;
+pub mod policy;
 pub mod report;
 pub mod syntax;
 

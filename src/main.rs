@@ -51,6 +51,9 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         deny_warnings: bool,
+        /// Time for exact numbers before rules read certified bounds.
+        #[arg(long, default_value = "60s", value_parser = parse_time)]
+        max_time: Duration,
     },
     /// Compute composed availability, budgets and their consumers.
     Report {
@@ -117,7 +120,8 @@ fn main() -> ExitCode {
             paths,
             format,
             deny_warnings,
-        } => check(&paths, format, deny_warnings),
+            max_time,
+        } => check(&paths, format, deny_warnings, max_time),
         Command::Report {
             spec,
             format,
@@ -158,8 +162,17 @@ fn report_unreadable(unreadable: &[(PathBuf, String)]) {
     }
 }
 
-fn check(paths: &[PathBuf], format: CheckFormat, deny_warnings: bool) -> ExitCode {
-    let loaded = nines::load(paths);
+fn check(
+    paths: &[PathBuf],
+    format: CheckFormat,
+    deny_warnings: bool,
+    max_time: Duration,
+) -> ExitCode {
+    let options = Options {
+        max_time,
+        ..Options::default()
+    };
+    let loaded = nines::lint::check(paths, &options);
     let sources = &loaded.sources;
     let diagnostics = &loaded.diagnostics;
     let out = match format {
@@ -240,23 +253,22 @@ fn report(
         ..Options::default()
     };
     let analysis = analysis::analyze(model, &options);
+    let mut findings = loaded.diagnostics.clone();
+    findings.extend(nines::policy::evaluate(
+        model,
+        Some(&analysis),
+        &loaded.sources,
+    ));
+    diagnostics::sort(&mut findings);
     let text = match format {
-        ReportFormat::Text => nines::report::render_text(
-            model,
-            &analysis,
-            &only,
-            &loaded.diagnostics,
-            &loaded.sources,
-        ),
-        ReportFormat::Markdown => nines::report::render_markdown(
-            model,
-            &analysis,
-            &only,
-            &loaded.diagnostics,
-            &loaded.sources,
-        ),
+        ReportFormat::Text => {
+            nines::report::render_text(model, &analysis, &only, &findings, &loaded.sources)
+        }
+        ReportFormat::Markdown => {
+            nines::report::render_markdown(model, &analysis, &only, &findings, &loaded.sources)
+        }
         ReportFormat::Json => {
-            nines::report::render_json(model, &analysis, &loaded.diagnostics, &loaded.sources)
+            nines::report::render_json(model, &analysis, &findings, &loaded.sources)
         }
     };
     match output {
@@ -340,7 +352,8 @@ fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
 }
 
 fn generate(spec: &Path, name: &str, out: &Path, force: bool) -> ExitCode {
-    let loaded = nines::load(&[spec.to_path_buf()]);
+    // A spec with denied findings is not a contract to build on.
+    let loaded = nines::lint::check(&[spec.to_path_buf()], &Options::default());
     report_unreadable(&loaded.unreadable);
     if !loaded.unreadable.is_empty() {
         return ExitCode::from(2);
@@ -356,7 +369,7 @@ fn generate(spec: &Path, name: &str, out: &Path, force: bool) -> ExitCode {
             "{}",
             diagnostics::render_human(&errors, &loaded.sources, colour())
         );
-        eprintln!("error: not generating from a spec with errors");
+        eprintln!("error: not generating from a spec with errors or denied findings");
         return ExitCode::from(1);
     };
     let Some(id) = model.service_named(name) else {

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use nines::analysis::Options;
 use nines::diagnostics::{render_human, render_json, Severity};
 use nines::explain::CATALOGUE;
 
@@ -16,6 +17,10 @@ use nines::explain::CATALOGUE;
 const COVERED_ELSEWHERE: &[(&str, &str)] = &[("not-utf8", "not_utf8_points_at_the_first_bad_byte")];
 
 const CASES: &str = "tests/cases";
+
+/// Specs that must not raise the rule in their name: the other half of
+/// each rule's pair of cases.
+const CLEAN: &str = "tests/cases/clean";
 
 /// The case files (top level of the folder only: sub-folders hold files that
 /// cases import), sorted.
@@ -50,7 +55,7 @@ fn every_case_raises_its_code_and_matches_its_snapshots() {
             path.display()
         );
         // A relative path keeps the snapshots independent of the checkout.
-        let loaded = nines::load(std::slice::from_ref(&path));
+        let loaded = nines::lint::check(std::slice::from_ref(&path), &Options::default());
         assert!(
             loaded.unreadable.is_empty(),
             "{}: unreadable {:?}",
@@ -94,6 +99,48 @@ fn every_case_raises_its_code_and_matches_its_snapshots() {
         "cases without their code:\n{}",
         failures.join("\n")
     );
+}
+
+#[test]
+fn every_clean_case_passes_its_rule_and_matches_its_snapshots() {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(CLEAN)
+        .expect("tests/cases/clean exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "nines"))
+        .collect();
+    paths.sort();
+    for path in &paths {
+        let code = expected_code(path);
+        assert!(
+            CATALOGUE.iter().any(|e| e.code == code),
+            "{}: `{code}` is not a code",
+            path.display()
+        );
+        let loaded = nines::lint::check(std::slice::from_ref(path), &Options::default());
+        let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        assert!(
+            !codes.contains(&code.as_str()),
+            "{}: raises `{code}`",
+            path.display()
+        );
+        assert!(!loaded.has_errors(), "{}: errors {codes:?}", path.display());
+        let stem = format!("clean-{code}");
+        let human = render_human(&loaded.diagnostics, &loaded.sources, false);
+        let json: serde_json::Value =
+            serde_json::from_str(&render_json(&loaded.diagnostics, &loaded.sources)).expect("JSON");
+        insta::with_settings!({ snapshot_suffix => stem, prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!("human", human);
+            insta::assert_json_snapshot!("json", json);
+        });
+    }
+    // Every built-in rule has its clean case.
+    for rule in nines::policy::RULES {
+        assert!(
+            paths.iter().any(|p| expected_code(p) == rule.name),
+            "no clean case for {}",
+            rule.name
+        );
+    }
 }
 
 #[test]

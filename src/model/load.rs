@@ -18,6 +18,9 @@ pub struct Loaded {
     pub sources: SourceMap,
     /// The model of the last spec loaded, when it resolved.
     pub model: Option<Model>,
+    /// The model of every spec that resolved, in the order loaded (the
+    /// last one is also `model`).
+    pub models: Vec<Model>,
     /// Every diagnostic, sorted and without repeats.
     pub diagnostics: Vec<Diagnostic>,
     /// Files that could not be read at all (exit code 2).
@@ -38,11 +41,15 @@ impl Loaded {
 pub fn load(paths: &[PathBuf]) -> Loaded {
     let mut loader = Loader::default();
     let roots = spec_files(paths);
-    let mut model = None;
+    let mut models = Vec::new();
+    let mut last = None;
     for root in &roots {
-        model = loader.load_spec(root);
+        last = loader.load_spec(root);
+        models.extend(last.clone());
     }
-    loader.finish(model)
+    let mut loaded = loader.finish(last);
+    loaded.models = models;
+    loaded
 }
 
 /// Loads one spec from text already in memory (no imports are followed
@@ -53,7 +60,9 @@ pub fn load_text(path: impl Into<PathBuf>, text: String) -> Loaded {
     let id = loader.sources.add(path.clone(), text);
     loader.parse_file(id);
     let model = loader.spec_from(id);
-    loader.finish(model)
+    let mut loaded = loader.finish(model);
+    loaded.models = loaded.model.iter().cloned().collect();
+    loaded
 }
 
 /// Applies the spec's `lint { }` levels to the warnings of the front end:
@@ -157,6 +166,7 @@ impl Loader {
         Loaded {
             sources: self.sources,
             model,
+            models: Vec::new(),
             diagnostics,
             unreadable: self.unreadable,
         }

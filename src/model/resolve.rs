@@ -9,7 +9,6 @@ use super::*;
 use crate::diagnostics::{Diagnostic, FileId};
 use crate::syntax::ast::File;
 use crate::syntax::ast::{self, DomainAttr, Item, LayerItem, Reliability, ServiceAttr, WriteAttr};
-use crate::syntax::quantity::format_percent;
 
 /// What kind of thing a name refers to, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -533,7 +532,7 @@ fn assumptions(r: &mut Resolver, layers: &[Layer], below: &[Vec<bool>]) {
             if !below[i][a.layer.0 as usize] {
                 r.errors.push(
                     Diagnostic::error(
-                        "layer-assumption",
+                        "layering",
                         format!(
                             "layer `{}` assumes `{}`, which is not below it",
                             l.name, target.name
@@ -545,35 +544,9 @@ fn assumptions(r: &mut Resolver, layers: &[Layer], below: &[Vec<bool>]) {
                         l.name, target.name
                     )),
                 );
-                continue;
             }
-            match target.guarantees {
-                None => r.errors.push(
-                    Diagnostic::error(
-                        "layer-assumption",
-                        format!("layer `{}` assumes {} of `{}`, which guarantees nothing", l.name, a.value, target.name),
-                    )
-                    .at(a.span, "this assumption")
-                    .label(target.name_span, "no `guarantees` here")
-                    .help(format!("add `guarantees` to layer `{}`", target.name)),
-                ),
-                Some((g, g_span)) if a.value.down < g.down => r.errors.push(
-                    Diagnostic::error(
-                        "layer-assumption",
-                        format!(
-                            "layer `{}` assumes {} of `{}`, above its guarantee of {}",
-                            l.name,
-                            format_percent(a.value.down),
-                            target.name,
-                            format_percent(g.down)
-                        ),
-                    )
-                    .at(a.span, "the assumption")
-                    .label(g_span, "the guarantee")
-                    .help("assume at most what the lower layer guarantees, or negotiate a stronger guarantee"),
-                ),
-                _ => {}
-            }
+            // How the value compares with the guarantee is the
+            // `layer-assumption` rule of the policy prelude.
         }
     }
 }

@@ -1,0 +1,241 @@
+//! Policies: the spec's own rules and the built-in ones, type-checked and
+//! evaluated over the model and the calculator's numbers.
+//!
+//! Built-in rules that the language can say live in `prelude.nines`,
+//! compiled into the binary and run like any user policy; the rest are in
+//! [`builtin`]. Every finding is a [`Diagnostic`] whose code is the rule's
+//! name, at the rule's level after `lint { }`: `deny` is an error, `warn` a
+//! warning, `allow` mutes it.
+
+pub mod builtin;
+pub mod check;
+pub mod eval;
+pub mod rules;
+pub mod run;
+pub mod typed;
+pub mod types;
+pub mod value;
+pub mod world;
+
+use crate::analysis::Analysis;
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::model::Model;
+use crate::syntax::ast::{Item, Level, PolicyDecl};
+
+pub use rules::{Rule, RULES};
+pub use world::World;
+
+/// The built-in rules written in the policy language.
+pub const PRELUDE: &str = include_str!("prelude.nines");
+
+/// The prelude's policies, parsed. Its text is part of the binary and a
+/// test proves it parses and type-checks, so a failure here is a bug.
+fn prelude_policies() -> Vec<PolicyDecl> {
+    match crate::syntax::parser::parse(PRELUDE, u32::MAX) {
+        Ok(file) => file
+            .items
+            .into_iter()
+            .filter_map(|item| match item {
+                Item::Policy(p) => Some(*p),
+                _ => None,
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The text of the file a user policy was declared in.
+fn source_of<'a>(sources: &'a crate::diagnostics::SourceMap, policy: &PolicyDecl) -> &'a str {
+    let file = policy.span.file;
+    if (file as usize) < sources.files().len() {
+        &sources.file(file).text
+    } else {
+        ""
+    }
+}
+
+/// Type-checks and runs every policy and built-in rule over one model.
+/// `analysis` gives `composed`, `budget` and `downtime` (and the Rust rules
+/// that need the calculator); without it, they read as the service's own
+/// numbers and those rules are skipped.
+pub fn evaluate(
+    model: &Model,
+    analysis: Option<&Analysis>,
+    sources: &crate::diagnostics::SourceMap,
+) -> Vec<Diagnostic> {
+    let world = World::new(model, analysis);
+    let mut findings: Vec<(Level, Diagnostic)> = Vec::new();
+    let mut errors = Vec::new();
+    let mut compiled = Vec::new();
+    for policy in prelude_policies() {
+        if let Ok(p) = check::compile(&policy, PRELUDE, true) {
+            compiled.push(p);
+        }
+    }
+    for policy in &model.policies {
+        if let Some(rule) = rules::lookup(&policy.name.text) {
+            errors.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    format!("policy `{}` has the name of a built-in rule", rule.name),
+                )
+                .at(policy.name.span, "a built-in rule's name")
+                .help(format!(
+                    "rename the policy; `lint {{ deny {} }}` changes the built-in rule's level",
+                    rule.name
+                )),
+            );
+            continue;
+        }
+        match check::compile(policy, source_of(sources, policy), false) {
+            Ok(p) => compiled.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    for policy in &compiled {
+        for violation in run::run(policy, &world) {
+            findings.push((policy.level, finding(policy, &violation, &world)));
+        }
+    }
+    for d in builtin::check(&world) {
+        let level = rules::lookup(&d.code).map_or(Level::Warn, |r| r.level);
+        findings.push((level, d));
+    }
+    for (level, mut d) in findings {
+        let level = model
+            .lint
+            .iter()
+            .rev()
+            .find(|e| e.rule.text == d.code)
+            .map_or(level, |e| e.level);
+        d.severity = match level {
+            Level::Allow => continue,
+            Level::Warn => Severity::Warning,
+            Level::Deny => Severity::Error,
+        };
+        errors.push(d);
+    }
+    errors
+}
+
+/// The diagnostic of one violation: at the entity it is about, with a
+/// label at each other bound entity and, for the spec's own policies, at
+/// the requirement.
+fn finding(
+    policy: &typed::CompiledPolicy,
+    violation: &run::Violation,
+    world: &World,
+) -> Diagnostic {
+    let model = world.model;
+    let mut d = Diagnostic::warning(&policy.name, violation.message.clone());
+    let subject = violation.subject();
+    let subject_span = subject.and_then(|v| v.span(model));
+    if let (Some(value), Some(span)) = (subject, subject_span) {
+        d = d.at(span, format!("{} `{}`", value.noun(), value.display(model)));
+    }
+    for (name, value) in &violation.bindings {
+        let Some(span) = value.span(model) else {
+            continue;
+        };
+        if Some(span) != subject_span && !d.labels.iter().any(|l| l.span == span) {
+            d = d.label(span, format!("{name} = {}", value.display(model)));
+        }
+    }
+    for (span, label) in builtin::labels_for(&policy.name, violation, world) {
+        d = d.label(span, label);
+    }
+    match policy.require_at {
+        Some(span) => {
+            d = d.label(span, format!("required by policy `{}`", policy.name));
+        }
+        None => {
+            let help = builtin::help_for(&policy.name, violation, world).unwrap_or_else(|| {
+                format!(
+                    "`nines explain {}` says why this matters and how to fix it",
+                    policy.name
+                )
+            });
+            d = d.help(help);
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TYPE_ERROR_CODE: &str = check::TYPE_ERROR;
+
+    #[test]
+    fn the_prelude_parses_and_type_checks() {
+        let file = crate::syntax::parser::parse(PRELUDE, 0).expect("the prelude parses");
+        let mut names = Vec::new();
+        for item in &file.items {
+            let Item::Policy(p) = item else {
+                panic!("the prelude holds only policies")
+            };
+            let compiled = check::compile(p, PRELUDE, true).expect("the prelude type-checks");
+            let rule = rules::lookup(&compiled.name).expect("every prelude policy is in RULES");
+            assert_eq!(rule.level, compiled.level, "{}", compiled.name);
+            assert_eq!(rule.written, rules::Written::Prelude, "{}", compiled.name);
+            names.push(compiled.name);
+        }
+        for rule in RULES
+            .iter()
+            .filter(|r| r.written == rules::Written::Prelude)
+        {
+            assert!(
+                names.iter().any(|n| n == rule.name),
+                "{} is not in the prelude",
+                rule.name
+            );
+        }
+        assert_eq!(prelude_policies().len(), names.len());
+    }
+
+    #[test]
+    fn every_rule_has_an_explanation() {
+        for rule in RULES {
+            assert!(
+                crate::explain::lookup(rule.name).is_some(),
+                "{} has no explanation",
+                rule.name
+            );
+        }
+    }
+
+    fn codes_of(text: &str) -> Vec<String> {
+        let options = crate::analysis::Options::default();
+        let loaded = crate::lint::check_text("example.nines", text.to_string(), &options);
+        loaded.diagnostics.iter().map(|d| d.code.clone()).collect()
+    }
+
+    #[test]
+    fn every_explained_rule_example_raises_it_and_its_fix_does_not() {
+        for e in crate::explain::CATALOGUE
+            .iter()
+            .filter(|e| !e.passing.is_empty())
+        {
+            let raised = codes_of(e.example);
+            assert!(
+                raised.iter().any(|c| c == e.code),
+                "{}: example raises {raised:?}",
+                e.code
+            );
+            let fixed = codes_of(e.passing);
+            assert!(
+                !fixed.iter().any(|c| c == e.code),
+                "{}: the fix still raises it",
+                e.code
+            );
+            assert!(
+                !fixed
+                    .iter()
+                    .any(|c| c == "syntax" || c == "unknown-name" || c == TYPE_ERROR_CODE),
+                "{}: the fix has errors {fixed:?}",
+                e.code
+            );
+        }
+    }
+}

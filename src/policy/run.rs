@@ -1,0 +1,119 @@
+//! Running a compiled policy: every combination of its bindings for which
+//! `where` holds and `require` does not becomes a [`Violation`].
+
+use std::rc::Rc;
+
+use super::eval::eval;
+use super::typed::{CompiledPolicy, TMessagePart};
+use super::value::Value;
+use super::world::World;
+
+/// One combination of bindings for which a policy does not hold.
+#[derive(Clone, Debug)]
+pub struct Violation {
+    /// The bound values, in binding order, with their names.
+    pub bindings: Vec<(String, Value)>,
+    /// The message, interpolated (or the default one).
+    pub message: String,
+}
+
+impl Violation {
+    /// The value the finding is about: the innermost bound entity.
+    pub fn subject(&self) -> Option<&Value> {
+        self.bindings
+            .iter()
+            .rev()
+            .map(|(_, v)| v)
+            .find(|v| !matches!(v, Value::List(_)) && v.noun() != "value")
+    }
+}
+
+/// Runs a policy over the world.
+pub fn run(policy: &CompiledPolicy, world: &World) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut env: Vec<Value> = vec![Value::Missing; policy.slots];
+    // An odometer over the bindings: lists[i] is what binding i ranges over
+    // given the values bound before it; index[i] the position in it.
+    let depth = policy.bindings.len();
+    if depth == 0 {
+        return violations;
+    }
+    let mut lists: Vec<Rc<[Value]>> = Vec::with_capacity(depth);
+    let mut index: Vec<usize> = Vec::with_capacity(depth);
+    let list_of = |env: &mut Vec<Value>, level: usize| -> Rc<[Value]> {
+        match eval(world, env, &policy.bindings[level].collection) {
+            Value::List(items) => items,
+            _ => Rc::from(Vec::new()),
+        }
+    };
+    lists.push(list_of(&mut env, 0));
+    index.push(0);
+    while let Some(level) = lists.len().checked_sub(1) {
+        let position = index[level];
+        if position >= lists[level].len() {
+            lists.pop();
+            index.pop();
+            if let Some(i) = index.last_mut() {
+                *i += 1;
+            }
+            continue;
+        }
+        env[policy.bindings[level].slot] = lists[level][position].clone();
+        if level + 1 < depth {
+            let next = list_of(&mut env, level + 1);
+            lists.push(next);
+            index.push(0);
+            continue;
+        }
+        check_one(policy, world, &mut env, &mut violations);
+        index[level] += 1;
+    }
+    violations
+}
+
+fn check_one(
+    policy: &CompiledPolicy,
+    world: &World,
+    env: &mut Vec<Value>,
+    out: &mut Vec<Violation>,
+) {
+    if let Some(filter) = &policy.filter {
+        if !eval(world, env, filter).truthy() {
+            return;
+        }
+    }
+    if eval(world, env, &policy.require).truthy() {
+        return;
+    }
+    let bindings: Vec<(String, Value)> = policy
+        .bindings
+        .iter()
+        .map(|b| (b.name.text.clone(), env[b.slot].clone()))
+        .collect();
+    let message = match &policy.message {
+        Some(parts) => {
+            let mut text = String::new();
+            for part in parts {
+                match part {
+                    TMessagePart::Text(t) => text.push_str(t),
+                    TMessagePart::Expr(e) => {
+                        text.push_str(&eval(world, env, e).display(world.model))
+                    }
+                }
+            }
+            text
+        }
+        None => {
+            let names: Vec<String> = bindings
+                .iter()
+                .map(|(name, value)| format!("{name} = {}", value.display(world.model)))
+                .collect();
+            format!(
+                "`{}` does not hold for {}",
+                policy.require_text,
+                names.join(", ")
+            )
+        }
+    };
+    out.push(Violation { bindings, message });
+}
