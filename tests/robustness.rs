@@ -526,3 +526,187 @@ fn long_operator_chains_are_refused_not_overflowed() {
         loaded.diagnostics
     );
 }
+
+/// Pieces of policy expressions: members, literals and collections, some
+/// well typed together, most not.
+const ATOMS: &[&str] = &[
+    "s",
+    "d",
+    "l",
+    "s.composed",
+    "s.slo",
+    "s.budget",
+    "s.downtime",
+    "s.requires",
+    "s.uses",
+    "s.dependents",
+    "s.replicas",
+    "s.need",
+    "s.domains",
+    "s.holdup",
+    "s.writes.gated",
+    "s.writes.flush",
+    "s.rpo",
+    "s.max_lag",
+    "s.traffic",
+    "s.peak",
+    "s.capacity",
+    "s.layer",
+    "s.nope",
+    "d.composed",
+    "d.slo",
+    "l.guarantees",
+    "l.services",
+    "services",
+    "layers",
+    "domains",
+    "99.9%",
+    "4 nines",
+    "30s",
+    "1h",
+    "40k rps",
+    "3x",
+    "2",
+    "0",
+    "\"x\"",
+    "true",
+    "false",
+];
+
+fn policy_expression() -> impl Strategy<Value = String> {
+    let leaf = prop::sample::select(ATOMS).prop_map(str::to_string);
+    leaf.prop_recursive(6, 48, 3, |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                prop::sample::select(
+                    &["and", "or", "==", "!=", "<", "<=", ">=", "+", "-", "*", "/"][..]
+                ),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
+            inner.clone().prop_map(|a| format!("not {a}")),
+            inner.clone().prop_map(|a| format!("-{a}")),
+            (
+                prop::sample::select(&["nines", "has", "count", "min", "max", "nope"][..]),
+                inner.clone()
+            )
+                .prop_map(|(f, a)| format!("{f}({a})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("contains({a}, {b})")),
+            (
+                prop::sample::select(&["all", "any", "count", "min", "max"][..]),
+                inner.clone(),
+                inner
+            )
+                .prop_map(|(f, list, body)| format!("{f}(x in {list}: {body})")),
+        ]
+    })
+}
+
+/// A small platform with every kind of member present and missing.
+const POLICY_PLATFORM: &str = "\
+domain region r { availability 99.99% ups holdup 5m }
+domain datacenter a in r { availability 99.9% }
+domain datacenter b in r { availability 99.9% }
+domain datacenter c in r { availability 99.99% }
+layer base { guarantees 99.9%
+  service db { availability 99.95% replicas 2 need 1 across a, b rpo 1m
+    writes { gated by ups flush within 10s reject retryable after 1s }
+    replicate async to copy max lag 30s }
+  service copy { availability 99.99% placed in c }
+}
+layer top above base { assumes base 99.9%
+  service api { slo 99.9% availability 99.99% requires db uses copy traffic 1k rps peak 2x capacity 2k rps per replica }
+}
+";
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Random policies over a real platform: each is refused with a
+    /// diagnostic or evaluated, never a panic.
+    #[test]
+    fn random_policies_never_panic(filter in policy_expression(), require in policy_expression(), message in policy_expression()) {
+        let text = format!(
+            "{POLICY_PLATFORM}policy p warn {{\n  for s in services, d in s.requires, l in layers\n  where {filter}\n  require {require}\n  message \"{{s}}: {{{message}}}\"\n}}\n"
+        );
+        let loaded = nines::lint::check_text("policy.nines", text, &nines::analysis::Options::default());
+        let _ = nines::diagnostics::render_human(&loaded.diagnostics, &loaded.sources, false);
+        let _ = nines::diagnostics::render_json(&loaded.diagnostics, &loaded.sources);
+    }
+}
+
+/// Well-typed conditions: comparisons within one type, joined by `and`,
+/// `or`, `not` and quantifiers, so that evaluation (not only the checker)
+/// is exercised.
+fn typed_condition() -> impl Strategy<Value = String> {
+    const GROUPS: &[&[&str]] = &[
+        &[
+            "s.composed",
+            "d.composed",
+            "99.9%",
+            "5 nines",
+            "s.availability",
+            "d.composed * s.composed",
+        ],
+        &[
+            "s.downtime",
+            "d.downtime",
+            "30s",
+            "1h",
+            "s.downtime * 2",
+            "d.downtime / 3",
+        ],
+        &[
+            "s.replicas",
+            "s.need",
+            "count(s.requires)",
+            "nines(s.composed)",
+            "1.5",
+            "count(x in s.uses: x.writes.gated)",
+        ],
+        &["s.name", "d.name", "\"db\""],
+    ];
+    let comparison = (
+        0..GROUPS.len(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        prop::sample::select(&["==", "!=", "<", "<=", ">", ">="][..]),
+    )
+        .prop_map(|(g, a, b, op)| {
+            let group = GROUPS[g];
+            let op = if g == 3 { "==" } else { op };
+            format!(
+                "{} {op} {}",
+                group[a.index(group.len())],
+                group[b.index(group.len())]
+            )
+        });
+    comparison.prop_recursive(4, 24, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} and {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} or {b})")),
+            inner.clone().prop_map(|a| format!("not ({a})")),
+            inner.prop_map(|a| format!("any(x in s.dependents: {a})")),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn well_typed_policies_type_check_and_run(filter in typed_condition(), require in typed_condition()) {
+        let text = format!(
+            "{POLICY_PLATFORM}policy p warn {{\n  for s in services, d in s.requires\n  where {filter}\n  require {require}\n  message \"{{s}} {{d}} {{s.slo}} {{min(x in s.requires: x.composed)}}\"\n}}\n"
+        );
+        let loaded = nines::lint::check_text("policy.nines", text, &nines::analysis::Options::default());
+        let errors: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "policy-type" || d.code == "unknown-name" || d.code == "syntax")
+            .map(|d| format!("{d}"))
+            .collect();
+        prop_assert!(errors.is_empty(), "{errors:?}");
+    }
+}

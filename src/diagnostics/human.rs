@@ -1,8 +1,12 @@
 //! Diagnostics for people: miette's graphical report, one per diagnostic.
 
 use std::fmt;
+use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    NamedSource, SourceCode, SourceSpan, SpanContents,
+};
 
 use super::{Diagnostic, Severity, SourceMap};
 
@@ -13,7 +17,7 @@ struct Report {
     code: String,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<String>>,
+    source: Option<NamedSource<IndexedSource>>,
     labels: Vec<LabeledSpan>,
 }
 
@@ -59,7 +63,68 @@ impl miette::Diagnostic for Report {
     }
 }
 
-fn prepare(diagnostic: &Diagnostic, sources: &SourceMap) -> Report {
+/// A file's text with the offset of each line, so that finding the lines
+/// around a span is a binary search rather than a scan from the start of
+/// the file (which made 10,000 findings on a large spec take minutes).
+#[derive(Clone)]
+struct IndexedSource {
+    text: Arc<String>,
+    line_starts: Arc<Vec<usize>>,
+}
+
+impl IndexedSource {
+    fn new(text: &str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        IndexedSource {
+            text: Arc::new(text.to_string()),
+            line_starts: Arc::new(line_starts),
+        }
+    }
+}
+
+impl SourceCode for IndexedSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        // Let miette's own reader work on the text from a few lines before
+        // the span, then shift its answer back to whole-file positions.
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= span.offset())
+            .saturating_sub(1);
+        let first_line = line.saturating_sub(context_lines_before);
+        let base = self.line_starts.get(first_line).copied().unwrap_or(0);
+        let tail = self
+            .text
+            .as_bytes()
+            .get(base..)
+            .ok_or(MietteError::OutOfBounds)?;
+        let local = SourceSpan::new((span.offset() - base).into(), span.len());
+        let contents = tail.read_span(&local, context_lines_before, context_lines_after)?;
+        let data: &'a [u8] = contents.data();
+        let shifted = SourceSpan::new(
+            (contents.span().offset() + base).into(),
+            contents.span().len(),
+        );
+        Ok(Box::new(MietteSpanContents::new(
+            data,
+            shifted,
+            contents.line() + first_line,
+            contents.column(),
+            contents.line_count() + first_line,
+        )))
+    }
+}
+
+fn prepare(
+    diagnostic: &Diagnostic,
+    sources: &SourceMap,
+    texts: &mut Vec<Option<IndexedSource>>,
+) -> Report {
     let severity = match diagnostic.severity {
         Severity::Error => miette::Severity::Error,
         Severity::Warning => miette::Severity::Warning,
@@ -70,7 +135,15 @@ fn prepare(diagnostic: &Diagnostic, sources: &SourceMap) -> Report {
     let mut source = None;
     if let Some(primary) = &diagnostic.primary {
         let file = sources.file(primary.span.file);
-        source = Some(NamedSource::new(file.display_name(), file.text.clone()));
+        // One shared copy of each file per render, not one per diagnostic:
+        // a large spec with thousands of findings would copy it thousands
+        // of times.
+        let index = primary.span.file as usize;
+        if texts.len() <= index {
+            texts.resize(index + 1, None);
+        }
+        let text = texts[index].get_or_insert_with(|| IndexedSource::new(&file.text));
+        source = Some(NamedSource::new(file.display_name(), text.clone()));
         let span = SourceSpan::new((primary.span.start as usize).into(), primary.span.len());
         labels.push(LabeledSpan::new_primary_with_span(
             Some(primary.message.clone()),
@@ -121,8 +194,9 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, colour: boo
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
+    let mut texts = Vec::new();
     for diagnostic in diagnostics {
-        let report = prepare(diagnostic, sources);
+        let report = prepare(diagnostic, sources, &mut texts);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{diagnostic}\n"));
         }

@@ -74,12 +74,9 @@ pub fn compile(
             for part in &m.parts {
                 parts.push(match part {
                     MessagePart::Text(t) => TMessagePart::Text(t.clone()),
-                    MessagePart::Expr(e) => {
-                        checker.printing = true;
-                        let typed = checker.expr(e);
-                        checker.printing = false;
-                        TMessagePart::Expr(typed?)
-                    }
+                    // The interpolated value itself may be missing
+                    // (it prints as `none`); what it is computed from may not.
+                    MessagePart::Expr(e) => TMessagePart::Expr(checker.expr(e)?),
                 });
             }
             Some(parts)
@@ -113,8 +110,6 @@ struct Checker {
     slots: usize,
     /// Expressions known present (their keys), from `has(...)` guards.
     facts: Vec<String>,
-    /// Inside a message: optionals may be printed without `has`.
-    printing: bool,
 }
 
 impl Checker {
@@ -173,17 +168,15 @@ impl Checker {
     fn present(&mut self, e: &Expr) -> Result<TExpr, Diagnostic> {
         let typed = self.expr(e)?;
         if let Type::Optional(inner) = &typed.ty {
-            if !self.printing {
-                let text = key_of(e).unwrap_or_else(|| "it".to_string());
-                return Err(type_error(
-                    e.span,
-                    format!("`{text}` may be missing (its type is {})", typed.ty),
-                    format!("{} when present", article(inner)),
-                )
-                .help(format!(
-                    "guard it: `where has({text}) ...` or `has({text}) and ...`"
-                )));
-            }
+            let text = key_of(e).unwrap_or_else(|| "it".to_string());
+            return Err(type_error(
+                e.span,
+                format!("`{text}` may be missing (its type is {})", typed.ty),
+                format!("{} when present", article(inner)),
+            )
+            .help(format!(
+                "guard it: `where has({text}) ...` or `has({text}) and ...`"
+            )));
         }
         Ok(typed)
     }

@@ -64,7 +64,8 @@ pub fn evaluate(
     sources: &crate::diagnostics::SourceMap,
 ) -> Vec<Diagnostic> {
     let world = World::new(model, analysis);
-    let mut findings: Vec<(Level, Diagnostic)> = Vec::new();
+    // (level as declared, finding, undecided)
+    let mut findings: Vec<(Level, Diagnostic, bool)> = Vec::new();
     let mut errors = Vec::new();
     let mut compiled = Vec::new();
     for policy in prelude_policies() {
@@ -94,14 +95,23 @@ pub fn evaluate(
     }
     for policy in &compiled {
         for violation in run::run(policy, &world) {
-            findings.push((policy.level, finding(policy, &violation, &world)));
+            let mut d = finding(policy, &violation, &world);
+            if violation.undecided {
+                d.message = format!("undecided: {}", d.message);
+                d.help = Some(
+                    "the calculator ran out of time and only bounded these numbers: at one end of \
+                     the bounds this holds, at the other it does not; raise `--max-time`"
+                        .to_string(),
+                );
+            }
+            findings.push((policy.level, d, violation.undecided));
         }
     }
     for d in builtin::check(&world) {
         let level = rules::lookup(&d.code).map_or(Level::Warn, |r| r.level);
-        findings.push((level, d));
+        findings.push((level, d, false));
     }
-    for (level, mut d) in findings {
+    for (level, mut d, undecided) in findings {
         let level = model
             .lint
             .iter()
@@ -110,6 +120,8 @@ pub fn evaluate(
             .map_or(level, |e| e.level);
         d.severity = match level {
             Level::Allow => continue,
+            // Not known to be violated: never fail a build on it.
+            Level::Deny if undecided => Severity::Warning,
             Level::Warn => Severity::Warning,
             Level::Deny => Severity::Error,
         };
@@ -209,6 +221,106 @@ mod tests {
         let options = crate::analysis::Options::default();
         let loaded = crate::lint::check_text("example.nines", text.to_string(), &options);
         loaded.diagnostics.iter().map(|d| d.code.clone()).collect()
+    }
+
+    /// Findings of `text` with service `api`'s number replaced by bounds.
+    fn with_bounds(text: &str, lower: f64, upper: f64) -> Vec<Diagnostic> {
+        let loaded = crate::model::load::load_text("bounds.nines", text.to_string());
+        let model = loaded.model.expect("resolves");
+        let mut analysis = crate::analysis::analyze(&model, &crate::analysis::Options::default());
+        let api = model.service_named("api").expect("api");
+        analysis.services[api.0 as usize].unavailability =
+            crate::analysis::engine::Outcome::Bounds { lower, upper };
+        evaluate(&model, Some(&analysis), &loaded.sources)
+    }
+
+    #[test]
+    fn a_finding_that_bounds_cannot_decide_is_a_warning_and_says_so() {
+        let spec =
+            "service api { slo 99.9% availability 99.99% }\nlint { allow single-point-of-failure }";
+        // Both ends below the SLO: a real violation, at deny.
+        let d = with_bounds(spec, 2e-3, 3e-3);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(
+            (d[0].code.as_str(), d[0].severity),
+            ("slo-infeasible", Severity::Error)
+        );
+        assert!(!d[0].message.starts_with("undecided"));
+        // The bounds straddle the SLO: undecided, a warning.
+        let d = with_bounds(spec, 5e-4, 3e-3);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].severity, Severity::Warning);
+        assert!(
+            d[0].message.starts_with("undecided: `api` composes to"),
+            "{}",
+            d[0].message
+        );
+        // Both ends above: nothing.
+        assert!(with_bounds(spec, 1e-4, 5e-4).is_empty());
+        // `deny` in lint does not make an undecided finding fail the build.
+        let denied = format!("{spec}\nlint {{ deny slo-infeasible }}");
+        let d = with_bounds(&denied, 5e-4, 3e-3);
+        assert_eq!(d[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn messages_interpolate_computed_values() {
+        let spec = "service db { availability 99.9% }\n\
+            service api { slo 99% availability 99.99% requires db uses db }\n\
+            policy show warn { for s in services where s.name == \"api\" and has(s.slo) and has(s.budget) require false \
+            message \"{nines(s.slo)}|{count(s.requires)}|{s.downtime}|{min(d in s.requires: d.composed)}|\
+            {s.composed * s.composed}|{s.budget}|{contains(s.uses, s)}|{s.rpo}|{s.requires}|{-s.replicas / 4}\" }\n\
+            lint { allow single-point-of-failure  allow extra-nine }";
+        let loaded = crate::lint::check_text("show.nines", spec.to_string(), &Default::default());
+        let shown: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "show")
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(shown.len(), 1, "{:?}", loaded.diagnostics);
+        // Independently: api is up when both it and db are up.
+        let api_down = 1.0 - 0.9999 * 0.999;
+        let window = 30.0 * 86400.0;
+        let squared_down = 1.0 - (1.0 - api_down) * (1.0 - api_down);
+        let expected = format!(
+            "2|1|{}|{}|{}|{}|false|none|db|-0.25",
+            crate::syntax::quantity::human_duration(api_down * window),
+            crate::syntax::quantity::format_percent(0.001),
+            crate::syntax::quantity::format_percent(squared_down),
+            crate::syntax::quantity::human_duration(0.01 * window),
+        );
+        assert_eq!(shown[0], expected);
+        assert!(expected.contains("47m"), "{expected}");
+    }
+
+    #[test]
+    fn lint_levels_override_rules_and_policies() {
+        let spec = "service db { availability 99.95% }\n\
+                    service api { slo 99.9% availability 99.99% requires db }\n\
+                    policy api-has-no-rpo warn { for s in services where s.name == \"api\" require has(s.rpo) }\n";
+        let codes = |text: &str| -> Vec<(String, Severity)> {
+            let loaded =
+                crate::lint::check_text("levels.nines", text.to_string(), &Default::default());
+            loaded
+                .diagnostics
+                .iter()
+                .map(|d| (d.code.clone(), d.severity))
+                .collect()
+        };
+        let base = codes(spec);
+        assert!(
+            base.contains(&("extra-nine".to_string(), Severity::Warning)),
+            "{base:?}"
+        );
+        assert!(
+            base.contains(&("api-has-no-rpo".to_string(), Severity::Warning)),
+            "{base:?}"
+        );
+        let changed = codes(&format!(
+            "{spec}lint {{ deny extra-nine  allow api-has-no-rpo  allow single-point-of-failure }}"
+        ));
+        assert_eq!(changed, vec![("extra-nine".to_string(), Severity::Error)]);
     }
 
     #[test]

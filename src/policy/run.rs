@@ -15,6 +15,9 @@ pub struct Violation {
     pub bindings: Vec<(String, Value)>,
     /// The message, interpolated (or the default one).
     pub message: String,
+    /// The calculator only bounded some number, and at the bounds'
+    /// optimistic end the policy holds: whether it is violated is not known.
+    pub undecided: bool,
 }
 
 impl Violation {
@@ -85,6 +88,16 @@ fn check_one(
     if eval(world, env, &policy.require).truthy() {
         return;
     }
+    let undecided = world.bounded && {
+        world.optimistic.set(true);
+        let holds = policy
+            .filter
+            .as_ref()
+            .is_some_and(|f| !eval(world, env, f).truthy())
+            || eval(world, env, &policy.require).truthy();
+        world.optimistic.set(false);
+        holds
+    };
     let bindings: Vec<(String, Value)> = policy
         .bindings
         .iter()
@@ -115,5 +128,9 @@ fn check_one(
             )
         }
     };
-    out.push(Violation { bindings, message });
+    out.push(Violation {
+        bindings,
+        message,
+        undecided,
+    });
 }

@@ -2,6 +2,8 @@
 //! (dependents, placement domains, the services under each domain) and the
 //! calculator's numbers, computed once per spec.
 
+use std::cell::Cell;
+
 use crate::analysis::Analysis;
 use crate::diagnostics::Span;
 use crate::model::{DomainId, Model, ReplicationMode, Requirement, ServiceId};
@@ -27,6 +29,11 @@ pub struct World<'m> {
     pub children: Vec<Vec<DomainId>>,
     /// Services with an instance in or under each domain.
     pub domain_services: Vec<Vec<ServiceId>>,
+    /// Whether some number is only bounded (the calculator ran out of time).
+    pub bounded: bool,
+    /// Read bounded numbers at their optimistic end (to tell a finding that
+    /// holds for every value in the bounds from one that is undecided).
+    pub optimistic: Cell<bool>,
 }
 
 impl<'m> World<'m> {
@@ -88,6 +95,8 @@ impl<'m> World<'m> {
         World {
             model,
             analysis,
+            bounded: analysis.is_some_and(|a| !a.all_exact()),
+            optimistic: Cell::new(false),
             requires,
             requires_any,
             dependents,
@@ -100,9 +109,10 @@ impl<'m> World<'m> {
 
     /// The unavailability policies read as `composed`: the certified upper
     /// bound when the number is not exact, so that a rule never passes on
-    /// an optimistic guess.
+    /// an optimistic guess (the lower bound while [`World::optimistic`] is set).
     pub fn composed_down(&self, id: ServiceId) -> f64 {
         match self.analysis {
+            Some(a) if self.optimistic.get() => a.service(id).unavailability.lower(),
             Some(a) => a.service(id).planning_unavailability(),
             None => self.model.service(id).own.down,
         }
