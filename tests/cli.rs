@@ -187,6 +187,89 @@ fn check_sarif_is_2_1_0() {
     assert_eq!(rules[0]["id"], "nines::unknown-name");
 }
 
+/// Checks a SARIF log against the OASIS 2.1.0 schema (a copy of the one
+/// `serde-sarif` is generated from, in tests/data).
+fn sarif_validator() -> jsonschema::Validator {
+    let text_of_schema =
+        std::fs::read_to_string("tests/data/sarif-schema-2.1.0.json").expect("schema");
+    // The published schema's `language` pattern has an unescaped `]`, which
+    // ECMA regexes read as a literal and Rust's refuse: escape it (same
+    // meaning) so that the validator compiles the schema.
+    let unescaped = "-[a-zA-Z]{2}]?$";
+    assert!(
+        text_of_schema.contains(unescaped),
+        "the schema's erratum moved"
+    );
+    let text_of_schema = text_of_schema.replace(unescaped, "-[a-zA-Z]{2}\\\\]?$");
+    let schema: serde_json::Value = serde_json::from_str(&text_of_schema).expect("schema JSON");
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+fn assert_valid_sarif(text: &str) -> serde_json::Value {
+    let validator = sarif_validator();
+    let log: serde_json::Value = serde_json::from_str(text).expect("SARIF is JSON");
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF does not match the schema: {errors:#?}"
+    );
+    log
+}
+
+#[test]
+fn sarif_validates_against_the_2_1_0_schema_with_rule_metadata() {
+    // Errors, warnings, labels in several places, built-in rules, front-end
+    // codes and a policy of the spec, all in one log.
+    let out = nines(&[
+        "check",
+        "--format",
+        "sarif",
+        BAD,
+        "tests/cases/slo-infeasible--example.nines",
+        "tests/cases/layer-assumption--above-guarantee.nines",
+        "specs/startup-cloud.nines",
+        "tests/cases/policy-type--unknown-member.nines",
+    ]);
+    assert_eq!(code(&out), 1);
+    let log = assert_valid_sarif(&stdout(&out));
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    let slo = rules
+        .iter()
+        .find(|r| r["id"] == "nines::slo-infeasible")
+        .expect("the rule is described");
+    assert_eq!(slo["defaultConfiguration"]["level"], "error");
+    assert!(slo["helpUri"]
+        .as_str()
+        .is_some_and(|u| u.ends_with("docs/rules.md#slo-infeasible")));
+    assert!(slo["shortDescription"]["text"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    let spof = rules
+        .iter()
+        .find(|r| r["id"] == "nines::single-point-of-failure")
+        .expect("a warning rule");
+    assert_eq!(spof["defaultConfiguration"]["level"], "warning");
+    // Every result points at its rule.
+    for result in log["runs"][0]["results"].as_array().expect("results") {
+        let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+    }
+    // The validator does reject what the schema forbids.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    assert!(!sarif_validator().is_valid(&broken));
+    // A clean run is a valid log with no results.
+    let out = nines(&["check", "--format", "sarif", "specs/appengine.nines"]);
+    assert_eq!(code(&out), 0);
+    let log = assert_valid_sarif(&stdout(&out));
+    assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
+}
+
 #[test]
 fn explain_known_and_unknown_codes() {
     let out = nines(&["explain", "unknown-name"]);

@@ -1,5 +1,5 @@
-//! Diagnostics for machines: the stable JSON form, GitHub workflow commands
-//! and SARIF 2.1.0.
+//! Diagnostics for machines: the stable JSON form and GitHub workflow
+//! commands (SARIF is in `sarif.rs`).
 
 use serde_json::{json, Value};
 
@@ -8,7 +8,8 @@ use super::{Diagnostic, Label, Severity, SourceMap};
 /// Version of the JSON form; bumped on any incompatible change.
 pub const JSON_SCHEMA: u32 = 1;
 
-fn location(label: &Label, sources: &SourceMap) -> (String, usize, usize, usize, usize) {
+/// A label's file and its one-based start and end line and column.
+pub(super) fn location(label: &Label, sources: &SourceMap) -> (String, usize, usize, usize, usize) {
     let file = sources.file(label.span.file);
     let (line, column) = file.line_column(label.span.start as usize);
     let (end_line, end_column) = file.line_column(label.span.end as usize);
@@ -106,92 +107,4 @@ pub fn render_github(diagnostics: &[Diagnostic], sources: &SourceMap) -> String 
         ));
     }
     out
-}
-
-/// SARIF 2.1.0: one run of the `nines` tool, one result per diagnostic, with
-/// rule metadata for every code that appears.
-pub fn render_sarif(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
-    let mut codes: Vec<String> = diagnostics.iter().map(|d| d.full_code()).collect();
-    codes.sort();
-    codes.dedup();
-    let rules: Vec<Value> = codes
-        .iter()
-        .map(|code| {
-            let short = code.trim_start_matches("nines::");
-            json!({
-                "id": code,
-                "name": short,
-                "shortDescription": {"text": crate::explain::summary(short).unwrap_or(short)},
-                "helpUri": format!("https://github.com/nines-sre/nines/blob/main/docs/rules.md#{short}"),
-            })
-        })
-        .collect();
-    let results: Vec<Value> = diagnostics
-        .iter()
-        .map(|d| {
-            let level = match d.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Advice => "note",
-            };
-            let mut result = json!({
-                "ruleId": d.full_code(),
-                "ruleIndex": codes.iter().position(|c| *c == d.full_code()).unwrap_or(0),
-                "level": level,
-                "message": {"text": match &d.help {
-                    Some(help) => format!("{}\nhelp: {help}", d.message),
-                    None => d.message.clone(),
-                }},
-            });
-            if let Some(primary) = &d.primary {
-                result["locations"] = json!([sarif_location(primary, sources)]);
-                if !d.labels.is_empty() {
-                    result["relatedLocations"] = Value::Array(
-                        d.labels
-                            .iter()
-                            .enumerate()
-                            .map(|(i, l)| {
-                                let mut loc = sarif_location(l, sources);
-                                loc["id"] = json!(i);
-                                loc
-                            })
-                            .collect(),
-                    );
-                }
-            }
-            result
-        })
-        .collect();
-    let value = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "nines",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/nines-sre/nines",
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
-fn sarif_location(label: &Label, sources: &SourceMap) -> Value {
-    let (file, line, column, end_line, end_column) = location(label, sources);
-    json!({
-        "physicalLocation": {
-            "artifactLocation": {"uri": file.replace('\\', "/")},
-            "region": {
-                "startLine": line,
-                "startColumn": column,
-                "endLine": end_line,
-                "endColumn": end_column,
-            },
-        },
-        "message": {"text": label.message},
-    })
 }

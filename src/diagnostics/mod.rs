@@ -4,12 +4,14 @@
 
 mod human;
 mod machine;
+mod sarif;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use human::render_human;
-pub use machine::{diagnostic_json, render_github, render_json, render_sarif};
+pub use machine::{diagnostic_json, render_github, render_json};
+pub use sarif::{render_sarif, DOCS_URL};
 
 /// Index of a file in a [`SourceMap`].
 pub type FileId = u32;
