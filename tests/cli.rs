@@ -406,3 +406,185 @@ fn report_on_a_bad_spec_or_unknown_service() {
     ]);
     assert_eq!(code(&out), 2);
 }
+
+// ------------------------------------------------------------ CI examples --
+// examples/ci/ and .pre-commit-hooks.yaml are exercised as far as they can be
+// offline: every step and hook that runs nines runs here, for real, with the
+// binary under test first on PATH.
+
+fn yaml(path: &str) -> yaml_rust2::Yaml {
+    let text = std::fs::read_to_string(path).expect("readable YAML");
+    let mut docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("valid YAML");
+    assert_eq!(docs.len(), 1, "{path}: one document");
+    docs.remove(0)
+}
+
+/// Runs a workflow step's shell script in `dir` with nines on PATH.
+fn run_step(script: &str, dir: &Path, specs: &str) -> i32 {
+    let bin_dir = Path::new(BIN).parent().expect("the binary's folder");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let status = Command::new("bash")
+        .args(["-eo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("NINES_SPECS", specs)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("bash runs");
+    status.code().expect("exited normally")
+}
+
+#[test]
+fn the_github_workflow_checks_and_uploads_valid_sarif() {
+    let workflow = yaml("examples/ci/nines.yml");
+    let specs = workflow["env"]["NINES_SPECS"]
+        .as_str()
+        .expect("env NINES_SPECS");
+    let steps = workflow["jobs"]["check"]["steps"].as_vec().expect("steps");
+    let nines_steps: Vec<(&str, &str)> = steps
+        .iter()
+        .filter_map(|s| Some((s["name"].as_str()?, s["run"].as_str()?)))
+        .filter(|(_, run)| run.trim_start().starts_with("nines "))
+        .collect();
+    assert_eq!(nines_steps.len(), 2, "a gating step and a SARIF step");
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif"))
+        })
+        .expect("an upload-sarif step");
+    let sarif_file = upload["with"]["sarif_file"].as_str().expect("sarif_file");
+    assert_eq!(
+        upload["if"].as_str(),
+        Some("always()"),
+        "upload even when the check fails"
+    );
+    assert!(nines_steps[1].1.contains(sarif_file));
+
+    // A repository whose specs are clean: both steps pass, the log is valid.
+    let repo = temp_dir("workflow");
+    std::fs::create_dir_all(repo.join(specs)).expect("specs folder");
+    for spec in ["appengine.nines", "payments.nines"] {
+        std::fs::copy(Path::new("specs").join(spec), repo.join(specs).join(spec)).expect("copy");
+    }
+    for (name, run) in &nines_steps {
+        assert_eq!(run_step(run, &repo, specs), 0, "step `{name}`");
+    }
+    let log =
+        assert_valid_sarif(&std::fs::read_to_string(repo.join(sarif_file)).expect("SARIF written"));
+    assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
+
+    // A pull request that breaks a spec: the gate fails, the SARIF step
+    // still writes a valid log with the finding for the upload.
+    std::fs::copy(BAD, repo.join(specs).join("broken.nines")).expect("copy");
+    assert_eq!(
+        run_step(nines_steps[0].1, &repo, specs),
+        1,
+        "the gate fails"
+    );
+    assert_eq!(
+        run_step(nines_steps[1].1, &repo, specs),
+        0,
+        "SARIF still written"
+    );
+    let log =
+        assert_valid_sarif(&std::fs::read_to_string(repo.join(sarif_file)).expect("SARIF written"));
+    assert_eq!(
+        log["runs"][0]["results"][0]["ruleId"],
+        "nines::unknown-name"
+    );
+    let _ = std::fs::remove_dir_all(&repo);
+}
+
+#[test]
+fn the_pre_commit_hooks_pass_good_specs_and_stop_bad_ones() {
+    let hooks = yaml(".pre-commit-hooks.yaml");
+    let hooks = hooks.as_vec().expect("a list of hooks");
+    let entry = |id: &str| -> Vec<String> {
+        let hook = hooks
+            .iter()
+            .find(|h| h["id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("hook {id}"));
+        assert_eq!(
+            hook["files"].as_str(),
+            Some("\\.nines$"),
+            "{id} runs on specs"
+        );
+        let words: Vec<String> = hook["entry"]
+            .as_str()
+            .expect("entry")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(words[0], "nines");
+        words[1..].to_vec()
+    };
+    // pre-commit appends the staged files to the entry.
+    let run = |args: &[String], file: &str| -> i32 {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.push(file);
+        code(&nines(&all))
+    };
+    let check = entry("nines-check");
+    assert_eq!(run(&check, "specs/appengine.nines"), 0);
+    assert_eq!(run(&check, BAD), 1);
+    let fmt = entry("nines-fmt");
+    assert_eq!(run(&fmt, "specs/appengine.nines"), 0);
+    let dir = temp_dir("pre-commit");
+    let messy = dir.join("messy.nines");
+    std::fs::write(&messy, "service   api {availability 99.9%}\n").expect("write");
+    assert_eq!(
+        run(&fmt, path_str(&messy)),
+        1,
+        "an unformatted spec is refused"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // The example configuration uses hooks that exist.
+    let config = yaml("examples/ci/pre-commit-config.yaml");
+    for hook in config["repos"][0]["hooks"].as_vec().expect("hooks") {
+        let id = hook["id"].as_str().expect("id");
+        assert!(
+            hooks.iter().any(|h| h["id"].as_str() == Some(id)),
+            "unknown hook {id}"
+        );
+    }
+}
+
+#[test]
+fn gen_refuses_a_spec_with_denied_findings_and_shows_them() {
+    let dir = temp_dir("gen-denied");
+    let spec = dir.join("ungated.nines");
+    std::fs::write(
+        &spec,
+        "domain power p { availability 99.9% ups holdup 5m }\n\
+         service db { availability 99.9% placed in p writes { flush within 30s } }\n",
+    )
+    .expect("write");
+    let out_dir = dir.join("out");
+    let out = nines(&[
+        "gen",
+        path_str(&spec),
+        "--service",
+        "db",
+        "--out",
+        path_str(&out_dir),
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nines::writes-ungated"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("denied findings"), "{}", stderr(&out));
+    assert!(!out_dir.exists(), "nothing is written");
+    let _ = std::fs::remove_dir_all(&dir);
+}

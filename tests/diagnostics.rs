@@ -223,7 +223,12 @@ fn load_text_reports_the_same_as_load() {
 fn the_rules_doc_has_a_row_and_a_section_per_rule() {
     let doc = std::fs::read_to_string("docs/rules.md").expect("docs/rules.md");
     for rule in nines::policy::RULES {
-        let row = format!("| [`{}`](#{}) | {} |", rule.name, rule.name, rule.level.keyword());
+        let row = format!(
+            "| [`{}`](#{}) | {} |",
+            rule.name,
+            rule.name,
+            rule.level.keyword()
+        );
         assert!(doc.contains(&row), "docs/rules.md lacks the row `{row}`");
         assert!(
             doc.contains(&format!("\n## {}\n", rule.name)),
