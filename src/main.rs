@@ -262,7 +262,17 @@ fn report(
     diagnostics::sort(&mut findings);
     let text = match format {
         ReportFormat::Text => {
-            nines::report::render_text(model, &analysis, &only, &findings, &loaded.sources)
+            nines::report::render_text(
+                model,
+                &analysis,
+                &only,
+                &findings,
+                &loaded.sources,
+                // Styles only for a person at a terminal, never in a file.
+                output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
         }
         ReportFormat::Markdown => {
             nines::report::render_markdown(model, &analysis, &only, &findings, &loaded.sources)

@@ -29,28 +29,26 @@ pub fn check(world: &World) -> Vec<Diagnostic> {
 /// reported as shared or single points: a spec says what runs inside them.
 fn platform_domains(world: &World) -> Vec<bool> {
     let model = world.model;
-    let mut platform = vec![true; model.domains.len()];
-    let mut any_placed = false;
-    let mut under = vec![false; model.domains.len()];
-    for service in &model.services {
-        for instance in &service.instances {
-            let Some(d) = instance else { continue };
-            any_placed = true;
-            under.iter_mut().for_each(|u| *u = false);
-            for ancestor in model.domain_chain(*d) {
-                under[ancestor.0 as usize] = true;
-            }
-            for (p, u) in platform.iter_mut().zip(&under) {
-                *p &= *u;
-            }
-            platform[d.0 as usize] = false;
-        }
-        if !platform.iter().any(|p| *p) {
+    let mut platform = vec![false; model.domains.len()];
+    // Candidates: the ancestors of the first placed instance; each further
+    // instance keeps those among its own strict ancestors.
+    let mut placed = model
+        .services
+        .iter()
+        .flat_map(|s| s.instances.iter().flatten());
+    let Some(first) = placed.next() else {
+        return platform;
+    };
+    let mut candidates: Vec<DomainId> = model.domain_chain(*first).into_iter().skip(1).collect();
+    for d in placed {
+        if candidates.is_empty() {
             break;
         }
+        let chain = model.domain_chain(*d);
+        candidates.retain(|c| chain[1..].contains(c));
     }
-    if !any_placed {
-        platform.iter_mut().for_each(|p| *p = false);
+    for c in candidates {
+        platform[c.0 as usize] = true;
     }
     platform
 }
@@ -283,7 +281,7 @@ pub fn labels_for(
 ) -> Vec<(crate::diagnostics::Span, String)> {
     let model = world.model;
     let mut labels = Vec::new();
-    for (_, value) in &violation.bindings {
+    for value in &violation.bindings {
         let layer = match (rule, value) {
             ("layer-assumption", Value::Assumption(layer, index)) => {
                 model.layer(*layer).assumes.get(*index).map(|a| a.layer)
@@ -309,7 +307,7 @@ pub fn help_for(rule: &str, violation: &Violation, world: &World) -> Option<Stri
     let analysis = world.analysis?;
     match rule {
         "slo-infeasible" => {
-            let Some(Value::Service(id, _)) = violation.bindings.first().map(|(_, v)| v) else {
+            let Some(Value::Service(id, _)) = violation.bindings.first() else {
                 return None;
             };
             let result = analysis.service(*id);

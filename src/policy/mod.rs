@@ -95,8 +95,9 @@ pub fn evaluate(
     }
     for policy in &compiled {
         for violation in run::run(policy, &world) {
-            let mut d = finding(policy, &violation, &world);
-            if violation.undecided {
+            let undecided = violation.undecided;
+            let mut d = finding(policy, violation, &world);
+            if undecided {
                 d.message = format!("undecided: {}", d.message);
                 d.help = Some(
                     "the calculator ran out of time and only bounded these numbers: at one end of \
@@ -104,7 +105,7 @@ pub fn evaluate(
                         .to_string(),
                 );
             }
-            findings.push((policy.level, d, violation.undecided));
+            findings.push((policy.level, d, undecided));
         }
     }
     for d in builtin::check(&world) {
@@ -133,27 +134,26 @@ pub fn evaluate(
 /// The diagnostic of one violation: at the entity it is about, with a
 /// label at each other bound entity and, for the spec's own policies, at
 /// the requirement.
-fn finding(
-    policy: &typed::CompiledPolicy,
-    violation: &run::Violation,
-    world: &World,
-) -> Diagnostic {
+fn finding(policy: &typed::CompiledPolicy, violation: run::Violation, world: &World) -> Diagnostic {
     let model = world.model;
-    let mut d = Diagnostic::warning(&policy.name, violation.message.clone());
+    let mut d = Diagnostic::warning(&policy.name, String::new());
     let subject = violation.subject();
     let subject_span = subject.and_then(|v| v.span(model));
     if let (Some(value), Some(span)) = (subject, subject_span) {
         d = d.at(span, format!("{} `{}`", value.noun(), value.display(model)));
     }
-    for (name, value) in &violation.bindings {
+    for (binding, value) in policy.bindings.iter().zip(&violation.bindings) {
         let Some(span) = value.span(model) else {
             continue;
         };
         if Some(span) != subject_span && !d.labels.iter().any(|l| l.span == span) {
-            d = d.label(span, format!("{name} = {}", value.display(model)));
+            d = d.label(
+                span,
+                format!("{} = {}", binding.name.text, value.display(model)),
+            );
         }
     }
-    for (span, label) in builtin::labels_for(&policy.name, violation, world) {
+    for (span, label) in builtin::labels_for(&policy.name, &violation, world) {
         d = d.label(span, label);
     }
     match policy.require_at {
@@ -161,7 +161,7 @@ fn finding(
             d = d.label(span, format!("required by policy `{}`", policy.name));
         }
         None => {
-            let help = builtin::help_for(&policy.name, violation, world).unwrap_or_else(|| {
+            let help = builtin::help_for(&policy.name, &violation, world).unwrap_or_else(|| {
                 format!(
                     "`nines explain {}` says why this matters and how to fix it",
                     policy.name
@@ -170,6 +170,7 @@ fn finding(
             d = d.help(help);
         }
     }
+    d.message = violation.message;
     d
 }
 

@@ -11,8 +11,8 @@ use super::world::World;
 /// One combination of bindings for which a policy does not hold.
 #[derive(Clone, Debug)]
 pub struct Violation {
-    /// The bound values, in binding order, with their names.
-    pub bindings: Vec<(String, Value)>,
+    /// The bound values, in binding order (their names are the policy's).
+    pub bindings: Vec<Value>,
     /// The message, interpolated (or the default one).
     pub message: String,
     /// The calculator only bounded some number, and at the bounds'
@@ -26,7 +26,6 @@ impl Violation {
         self.bindings
             .iter()
             .rev()
-            .map(|(_, v)| v)
             .find(|v| !matches!(v, Value::List(_)) && v.noun() != "value")
     }
 }
@@ -98,14 +97,14 @@ fn check_one(
         world.optimistic.set(false);
         holds
     };
-    let bindings: Vec<(String, Value)> = policy
+    let bindings: Vec<Value> = policy
         .bindings
         .iter()
-        .map(|b| (b.name.text.clone(), env[b.slot].clone()))
+        .map(|b| env[b.slot].clone())
         .collect();
     let message = match &policy.message {
         Some(parts) => {
-            let mut text = String::new();
+            let mut text = String::with_capacity(160);
             for part in parts {
                 match part {
                     TMessagePart::Text(t) => text.push_str(t),
@@ -117,9 +116,11 @@ fn check_one(
             text
         }
         None => {
-            let names: Vec<String> = bindings
+            let names: Vec<String> = policy
+                .bindings
                 .iter()
-                .map(|(name, value)| format!("{name} = {}", value.display(world.model)))
+                .zip(&bindings)
+                .map(|(b, value)| format!("{} = {}", b.name.text, value.display(world.model)))
                 .collect();
             format!(
                 "`{}` does not hold for {}",

@@ -66,6 +66,20 @@ impl<'m> World<'m> {
                 }
             }
         }
+        // Each domain's chain of ancestors and nearest UPS, computed once
+        // (domains are few, instances many).
+        let chains: Vec<Vec<DomainId>> = (0..model.domains.len())
+            .map(|d| model.domain_chain(DomainId(d as u32)))
+            .collect();
+        let ups: Vec<Option<f64>> = chains
+            .iter()
+            .map(|chain| {
+                chain
+                    .iter()
+                    .find_map(|d| model.domain(*d).ups_holdup)
+                    .map(|h| h.seconds)
+            })
+            .collect();
         let mut placement = Vec::with_capacity(n);
         let mut holdup = Vec::with_capacity(n);
         let mut domain_services = vec![Vec::new(); model.domains.len()];
@@ -75,7 +89,7 @@ impl<'m> World<'m> {
             domains.sort_unstable();
             domains.dedup();
             for d in &domains {
-                for ancestor in model.domain_chain(*d) {
+                for ancestor in &chains[d.0 as usize] {
                     let slot = &mut marked[ancestor.0 as usize];
                     if *slot != i as u32 {
                         *slot = i as u32;
@@ -84,7 +98,16 @@ impl<'m> World<'m> {
                 }
             }
             placement.push(domains);
-            holdup.push(model.holdup(ServiceId(i as u32)).map(|d| d.seconds));
+            // The shortest holdup over the instances; missing when one has none.
+            let mut shortest: Option<f64> = None;
+            let mut covered = true;
+            for instance in &service.instances {
+                match instance.and_then(|d| ups[d.0 as usize]) {
+                    Some(h) => shortest = Some(shortest.map_or(h, |s: f64| s.min(h))),
+                    None => covered = false,
+                }
+            }
+            holdup.push(if covered { shortest } else { None });
         }
         let mut children = vec![Vec::new(); model.domains.len()];
         for (i, domain) in model.domains.iter().enumerate() {

@@ -74,23 +74,54 @@ const HEADERS: [&str; 9] = [
     "WEAKEST LINK",
 ];
 
-fn aligned(rows: &[[String; 9]]) -> String {
+/// ANSI styles for a terminal.
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RESET: &str = "\x1b[0m";
+
+/// `text` in `style` when colour is on.
+fn paint(colour: bool, style: &str, text: &str) -> String {
+    if colour && !text.is_empty() {
+        format!("{style}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The style of a summary cell: slack green when it holds, red when over.
+fn cell_style(column: usize, cell: &str) -> Option<&'static str> {
+    match column {
+        7 if cell.starts_with("over by") => Some(RED),
+        7 if cell != "-" => Some(GREEN),
+        _ => None,
+    }
+}
+
+fn aligned(rows: &[[String; 9]], colour: bool) -> String {
     let mut widths = HEADERS.map(|h| h.chars().count());
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
+    let line = |cells: Vec<&str>, header: bool| {
         let mut out = String::new();
         for (i, cell) in cells.iter().enumerate() {
             let pad = widths[i] - cell.chars().count();
             let numeric = (2..8).contains(&i);
+            // Padding is computed on the plain text; styles wrap the cell.
+            let shown = match (header, cell_style(i, cell)) {
+                (true, _) => paint(colour, BOLD, cell),
+                (false, Some(style)) => paint(colour, style, cell),
+                (false, None) => cell.to_string(),
+            };
             if numeric {
                 out.push_str(&" ".repeat(pad));
-                out.push_str(cell);
+                out.push_str(&shown);
             } else {
-                out.push_str(cell);
+                out.push_str(&shown);
                 if i + 1 < cells.len() {
                     out.push_str(&" ".repeat(pad));
                 }
@@ -101,9 +132,9 @@ fn aligned(rows: &[[String; 9]]) -> String {
         }
         out.trim_end().to_string() + "\n"
     };
-    let mut out = line(HEADERS.to_vec());
+    let mut out = line(HEADERS.to_vec(), true);
     for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
+        out.push_str(&line(row.iter().map(String::as_str).collect(), false));
     }
     out
 }
@@ -254,13 +285,14 @@ fn layers_lines(model: &Model, analysis: &Analysis) -> Vec<String> {
         .collect()
 }
 
-/// The terminal report.
+/// The terminal report; `colour` adds ANSI styles (for a terminal only).
 pub fn render_text(
     model: &Model,
     analysis: &Analysis,
     only: &[ServiceId],
     diagnostics: &[Diagnostic],
     sources: &SourceMap,
+    colour: bool,
 ) -> String {
     let mut out = format!(
         "window {}  ·  {} services  ·  {} basic events  ·  {}\n\n",
@@ -283,7 +315,7 @@ pub fn render_text(
             .map(|(_, r)| r)
             .collect()
     };
-    out.push_str(&aligned(&rows));
+    out.push_str(&aligned(&rows, colour));
     section(
         &mut out,
         "\nlayer handshakes\n",
@@ -297,7 +329,10 @@ pub fn render_text(
         &mut out,
         "\nfindings\n",
         findings_lines(diagnostics, sources),
-        |f| format!("  {f}\n"),
+        |f| {
+            let style = if f.contains(": error[") { RED } else { YELLOW };
+            format!("  {}\n", paint(colour, style, f))
+        },
     );
     out
 }
@@ -357,4 +392,39 @@ pub fn render_markdown(
         |f| format!("- `{f}`\n"),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_wraps_cells_without_moving_the_columns() {
+        let row = |slack: &str| -> [String; 9] {
+            [
+                "api", "app", "99.9%", "99.95%", "3.30", "43m", "21m", slack, "db",
+            ]
+            .map(String::from)
+        };
+        let rows = [row("21m"), row("over by 5m")];
+        let plain = aligned(&rows, false);
+        let coloured = aligned(&rows, true);
+        assert!(!plain.contains('\x1b'));
+        assert!(coloured.contains(&format!("{GREEN}21m{RESET}")));
+        assert!(coloured.contains(&format!("{RED}over by 5m{RESET}")));
+        let strip = |t: &str| -> String {
+            let mut out = String::new();
+            let mut skipping = false;
+            for c in t.chars() {
+                match c {
+                    '\x1b' => skipping = true,
+                    'm' if skipping => skipping = false,
+                    _ if skipping => {}
+                    _ => out.push(c),
+                }
+            }
+            out
+        };
+        assert_eq!(strip(&coloured), plain);
+    }
 }
