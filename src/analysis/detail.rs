@@ -206,9 +206,10 @@ pub fn fill(
             }
         }
     };
+    let singles = local.single_failures(&structure.graph);
     let mut others = Vec::new();
     for &e in &cone {
-        if !local.is_up(&structure.graph, &[e]) {
+        if singles.contains(e) {
             result.single_points_of_failure.push(component_of(e));
         } else {
             others.push(e);
@@ -284,6 +285,51 @@ impl LocalCone {
         (out, events)
     }
 
+    /// The events whose failure alone (every other event up) takes the root down, from one
+    /// bottom-up pass over the cone: a node that is up when all its children are up is down
+    /// for the events that take any child down; one that needs any child up, for those that
+    /// take every child down; one that needs `k` of `n` up, for those that take at least
+    /// `n - k + 1` children down (a child listed twice counts twice, as in the gate).
+    fn single_failures(&self, graph: &FaultGraph) -> Singles {
+        let mut sets: Vec<Singles> = Vec::with_capacity(self.order.len());
+        for v in &self.order {
+            let (m, of): (usize, &[NodeRef]) = match graph.gate(*v) {
+                Gate::Event(e) => {
+                    sets.push(Singles::Some(vec![*e]));
+                    continue;
+                }
+                Gate::Const(up) => {
+                    sets.push(if *up {
+                        Singles::Some(Vec::new())
+                    } else {
+                        Singles::All
+                    });
+                    continue;
+                }
+                // Down when any child is down.
+                Gate::And(c) => (1, c),
+                // Down when every child is down.
+                Gate::Or(c) => (c.len(), c),
+                // Down when at least n - k + 1 children are down.
+                Gate::AtLeast { k, of } => {
+                    if *k == 0 {
+                        sets.push(Singles::Some(Vec::new()));
+                        continue;
+                    }
+                    ((of.len() + 1).saturating_sub(*k as usize), of)
+                }
+            };
+            let set = if m == 0 {
+                Singles::All
+            } else {
+                let kids: Vec<&Singles> = of.iter().map(|c| &sets[self.position[c]]).collect();
+                Singles::at_least(m, &kids)
+            };
+            sets.push(set);
+        }
+        sets.pop().unwrap_or(Singles::Some(Vec::new()))
+    }
+
     /// Whether the root is up with exactly the events in `down` down.
     fn is_up(&self, graph: &FaultGraph, down: &[EventId]) -> bool {
         let mut up = vec![false; self.order.len()];
@@ -300,6 +346,48 @@ impl LocalCone {
             };
         }
         up.last().copied().unwrap_or(true)
+    }
+}
+
+/// The events whose failure alone takes a node down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Singles {
+    /// The node is down with nothing failed, so with any one event failed.
+    All,
+    /// These events, sorted.
+    Some(Vec<EventId>),
+}
+
+impl Singles {
+    fn contains(&self, e: EventId) -> bool {
+        match self {
+            Singles::All => true,
+            Singles::Some(v) => v.binary_search(&e).is_ok(),
+        }
+    }
+
+    /// The events in at least `m` of `sets` (`m >= 1`).
+    fn at_least(m: usize, sets: &[&Singles]) -> Singles {
+        let all = sets.iter().filter(|s| matches!(s, Singles::All)).count();
+        if all >= m {
+            return Singles::All;
+        }
+        let mut events: Vec<EventId> = sets
+            .iter()
+            .filter_map(|s| match s {
+                Singles::Some(v) => Some(v.iter().copied()),
+                Singles::All => None,
+            })
+            .flatten()
+            .collect();
+        events.sort_unstable();
+        let mut out = Vec::new();
+        for run in events.chunk_by(|a, b| a == b) {
+            if all + run.len() >= m {
+                out.push(run[0]);
+            }
+        }
+        Singles::Some(out)
     }
 }
 

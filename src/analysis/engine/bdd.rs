@@ -22,9 +22,8 @@ const OP_OR: u32 = 1 << 31;
 
 /// The BDD manager. Reset between modules (modules share no variable).
 pub(super) struct Manager {
-    var: Vec<u32>,
-    lo: Vec<u32>,
-    hi: Vec<u32>,
+    /// Nodes as `[var, lo, hi]`: one cache line per node looked at.
+    nodes: Vec<[u32; 3]>,
     table: Vec<u32>,
     cache: Vec<[u32; 3]>,
     max_nodes: usize,
@@ -44,9 +43,7 @@ impl Manager {
     /// A manager refusing to hold more than `max_nodes` nodes or to run past `deadline`.
     pub fn new(max_nodes: usize, deadline: Option<Instant>) -> Self {
         let mut m = Manager {
-            var: Vec::new(),
-            lo: Vec::new(),
-            hi: Vec::new(),
+            nodes: Vec::new(),
             table: Vec::new(),
             cache: Vec::new(),
             max_nodes,
@@ -59,14 +56,9 @@ impl Manager {
 
     /// Forgets every node but the terminals.
     pub fn reset(&mut self) {
-        self.var.clear();
-        self.lo.clear();
-        self.hi.clear();
-        for _ in 0..2 {
-            self.var.push(TERMINAL_VAR);
-            self.lo.push(0);
-            self.hi.push(0);
-        }
+        self.nodes.clear();
+        self.nodes.push([TERMINAL_VAR, 0, 0]);
+        self.nodes.push([TERMINAL_VAR, 0, 0]);
         self.table.clear();
         self.table.resize(1 << 10, EMPTY);
         self.cache.clear();
@@ -80,8 +72,8 @@ impl Manager {
         self.table.clear();
         self.table.resize(size, EMPTY);
         let mask = size - 1;
-        for n in 2..self.var.len() {
-            let mut i = hash3(self.var[n], self.lo[n], self.hi[n]) & mask;
+        for (n, &[v, lo, hi]) in self.nodes.iter().enumerate().skip(2) {
+            let mut i = hash3(v, lo, hi) & mask;
             while self.table[i] != EMPTY {
                 i = (i + 1) & mask;
             }
@@ -115,22 +107,19 @@ impl Manager {
             if n == EMPTY {
                 break;
             }
-            let u = n as usize;
-            if self.var[u] == v && self.lo[u] == lo && self.hi[u] == hi {
+            if self.nodes[n as usize] == [v, lo, hi] {
                 return Ok(n);
             }
             i = (i + 1) & mask;
         }
-        if self.var.len() >= self.max_nodes {
+        if self.nodes.len() >= self.max_nodes {
             return Err(Abort);
         }
         self.check_deadline()?;
-        let n = self.var.len() as u32;
-        self.var.push(v);
-        self.lo.push(lo);
-        self.hi.push(hi);
+        let n = self.nodes.len() as u32;
+        self.nodes.push([v, lo, hi]);
         self.table[i] = n;
-        if self.var.len() * 2 > self.table.len() {
+        if self.nodes.len() * 2 > self.table.len() {
             self.grow_table();
         }
         Ok(n)
@@ -181,18 +170,11 @@ impl Manager {
             return Ok(e[2]);
         }
         self.check_deadline()?;
-        let (va, vb) = (self.var[a as usize], self.var[b as usize]);
+        let [va, alo, ahi] = self.nodes[a as usize];
+        let [vb, blo, bhi] = self.nodes[b as usize];
         let v = va.min(vb);
-        let (a0, a1) = if va == v {
-            (self.lo[a as usize], self.hi[a as usize])
-        } else {
-            (a, a)
-        };
-        let (b0, b1) = if vb == v {
-            (self.lo[b as usize], self.hi[b as usize])
-        } else {
-            (b, b)
-        };
+        let (a0, a1) = if va == v { (alo, ahi) } else { (a, a) };
+        let (b0, b1) = if vb == v { (blo, bhi) } else { (b, b) };
         let l = self.apply(op, a0, b0)?;
         let h = self.apply(op, a1, b1)?;
         let r = self.mk(v, l, h)?;
@@ -228,7 +210,7 @@ impl Manager {
     fn fold(&mut self, op: u32, ch: &[u32]) -> Result<u32, Abort> {
         // Combine the deepest operands first: cheaper intermediate results.
         let mut v: Vec<u32> = ch.to_vec();
-        v.sort_by_key(|&c| std::cmp::Reverse(self.var[c as usize]));
+        v.sort_by_key(|&c| std::cmp::Reverse(self.nodes[c as usize][0]));
         let mut acc = if op == OP_AND { 1 } else { 0 };
         for c in v {
             acc = self.apply(op, acc, c)?;
@@ -238,7 +220,7 @@ impl Manager {
 
     /// Freezes the BDD rooted at `root` into its compact form.
     pub fn freeze(&self, root: u32) -> Compact {
-        let mut seen = vec![false; self.var.len()];
+        let mut seen = vec![false; self.nodes.len()];
         let mut stack = vec![root];
         seen[root as usize] = true;
         let mut nodes = Vec::new();
@@ -247,7 +229,8 @@ impl Manager {
                 continue;
             }
             nodes.push(n);
-            for c in [self.lo[n as usize], self.hi[n as usize]] {
+            let [_, lo, hi] = self.nodes[n as usize];
+            for c in [lo, hi] {
                 if !seen[c as usize] {
                     seen[c as usize] = true;
                     stack.push(c);
@@ -256,9 +239,9 @@ impl Manager {
         }
         // Children were created before their parents.
         nodes.sort_unstable();
-        let mut map: HashMap<u32, u32> = HashMap::with_capacity(nodes.len() + 2);
-        map.insert(0, 0);
-        map.insert(1, 1);
+        // Old index -> new index, for the nodes kept (and the terminals).
+        let mut map = vec![0u32; self.nodes.len()];
+        map[1] = 1;
         let mut c = Compact {
             var: vec![TERMINAL_VAR, TERMINAL_VAR],
             lo: vec![0, 0],
@@ -266,12 +249,13 @@ impl Manager {
             root: 0,
         };
         for n in nodes {
-            map.insert(n, c.var.len() as u32);
-            c.var.push(self.var[n as usize]);
-            c.lo.push(map[&self.lo[n as usize]]);
-            c.hi.push(map[&self.hi[n as usize]]);
+            let [v, lo, hi] = self.nodes[n as usize];
+            map[n as usize] = c.var.len() as u32;
+            c.var.push(v);
+            c.lo.push(map[lo as usize]);
+            c.hi.push(map[hi as usize]);
         }
-        c.root = map[&root];
+        c.root = map[root as usize];
         c
     }
 }
