@@ -155,6 +155,17 @@ pub const CATALOGUE: &[Explanation] = &[
         passing: "policy p { for s in services where has(s.rpo) require s.rpo <= 1m }",
     },
     Explanation {
+        code: "policy-limit",
+        summary: "a policy ranges over too many combinations and was stopped",
+        text: "Each policy may take 20 million evaluation steps (binding combinations and \
+               iterations of quantifiers). A policy over every pair or triple of services of a \
+               large platform would run for hours; it is stopped, the violations found so far are \
+               reported, and this error says so. Bind through members (`d in s.requires`) rather \
+               than whole collections.",
+        example: "policy pairs { for a in services, b in services, c in services require a != b or a == c }",
+        passing: "",
+    },
+    Explanation {
         code: "slo-infeasible",
         summary: "a service's composed availability is below its SLO",
         text: "The composed availability (own availability, instances, domains and every hard \

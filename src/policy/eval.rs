@@ -48,6 +48,9 @@ pub fn eval(world: &World, env: &mut Vec<Value>, e: &TExpr) -> Value {
             let mut count = 0u64;
             let mut best: Option<Value> = None;
             for item in items.iter() {
+                if !world.step() {
+                    return Value::Missing;
+                }
                 env[*slot] = item.clone();
                 let value = eval(world, env, body);
                 match fold {

@@ -63,7 +63,12 @@ pub fn evaluate(
     analysis: Option<&Analysis>,
     sources: &crate::diagnostics::SourceMap,
 ) -> Vec<Diagnostic> {
-    let world = World::new(model, analysis);
+    evaluate_in(&World::new(model, analysis), sources)
+}
+
+/// [`evaluate`] over a world already indexed (with its step limit).
+pub fn evaluate_in(world: &World, sources: &crate::diagnostics::SourceMap) -> Vec<Diagnostic> {
+    let model = world.model;
     // (level as declared, finding, undecided)
     let mut findings: Vec<(Level, Diagnostic, bool)> = Vec::new();
     let mut errors = Vec::new();
@@ -94,9 +99,25 @@ pub fn evaluate(
         }
     }
     for policy in &compiled {
-        for violation in run::run(policy, &world) {
+        let outcome = run::run(policy, world);
+        if outcome.stopped {
+            let mut d = Diagnostic::error(
+                "policy-limit",
+                format!(
+                    "policy `{}` was stopped after {} evaluation steps",
+                    policy.name,
+                    world.limit
+                ),
+            )
+            .help("it ranges over too many combinations (every pair of services of a large platform, say): bind through members such as `d in s.requires` instead of whole collections");
+            if let Some(span) = policy.declared_at {
+                d = d.at(span, "this policy");
+            }
+            errors.push(d);
+        }
+        for violation in outcome.violations {
             let undecided = violation.undecided;
-            let mut d = finding(policy, violation, &world);
+            let mut d = finding(policy, violation, world);
             if undecided {
                 d.message = format!("undecided: {}", d.message);
                 d.help = Some(
@@ -108,7 +129,7 @@ pub fn evaluate(
             findings.push((policy.level, d, undecided));
         }
     }
-    for d in builtin::check(&world) {
+    for d in builtin::check(world) {
         let level = rules::lookup(&d.code).map_or(Level::Warn, |r| r.level);
         findings.push((level, d, false));
     }
@@ -293,6 +314,33 @@ mod tests {
         );
         assert_eq!(shown[0], expected);
         assert!(expected.contains("47m"), "{expected}");
+    }
+
+    #[test]
+    fn a_policy_over_too_many_combinations_is_stopped_with_an_error() {
+        let mut text = String::new();
+        for i in 0..40 {
+            text.push_str(&format!("service s{i} {{ availability 99.9% }}\n"));
+        }
+        text.push_str(
+            "policy pairs warn { for a in services, b in services, c in services where a != b require a.name != c.name }\n",
+        );
+        let loaded = crate::model::load::load_text("pairs.nines", text);
+        let model = loaded.model.expect("resolves");
+        let mut world = World::new(&model, None);
+        world.limit = 10_000;
+        let d = evaluate_in(&world, &loaded.sources);
+        let stopped: Vec<&Diagnostic> = d.iter().filter(|d| d.code == "policy-limit").collect();
+        assert_eq!(stopped.len(), 1, "{d:?}");
+        assert_eq!(stopped[0].severity, Severity::Error);
+        assert!(stopped[0].primary.is_some());
+        // The violations found before the stop are reported: a == c.
+        let found = d.iter().filter(|d| d.code == "pairs").count();
+        assert!(found > 0 && found < 40 * 39, "{found}");
+        // Under the default limit it runs to the end: 40 × 39 violations.
+        let d = evaluate(&model, None, &loaded.sources);
+        assert_eq!(d.iter().filter(|d| d.code == "pairs").count(), 40 * 39);
+        assert!(!d.iter().any(|d| d.code == "policy-limit"));
     }
 
     #[test]

@@ -30,15 +30,26 @@ impl Violation {
     }
 }
 
+/// What running a policy found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The combinations that violate it.
+    pub violations: Vec<Violation>,
+    /// Whether it was stopped after [`super::world::MAX_STEPS`] steps (the
+    /// violations are then those found so far).
+    pub stopped: bool,
+}
+
 /// Runs a policy over the world.
-pub fn run(policy: &CompiledPolicy, world: &World) -> Vec<Violation> {
+pub fn run(policy: &CompiledPolicy, world: &World) -> Outcome {
+    world.steps.set(0);
     let mut violations = Vec::new();
     let mut env: Vec<Value> = vec![Value::Missing; policy.slots];
     // An odometer over the bindings: lists[i] is what binding i ranges over
     // given the values bound before it; index[i] the position in it.
     let depth = policy.bindings.len();
     if depth == 0 {
-        return violations;
+        return Outcome::default();
     }
     let mut lists: Vec<Rc<[Value]>> = Vec::with_capacity(depth);
     let mut index: Vec<usize> = Vec::with_capacity(depth);
@@ -60,6 +71,9 @@ pub fn run(policy: &CompiledPolicy, world: &World) -> Vec<Violation> {
             }
             continue;
         }
+        if !world.step() {
+            break;
+        }
         env[policy.bindings[level].slot] = lists[level][position].clone();
         if level + 1 < depth {
             let next = list_of(&mut env, level + 1);
@@ -67,10 +81,19 @@ pub fn run(policy: &CompiledPolicy, world: &World) -> Vec<Violation> {
             index.push(0);
             continue;
         }
+        let found = violations.len();
         check_one(policy, world, &mut env, &mut violations);
+        if world.exhausted() {
+            // The last combination's answer is not trustworthy: it was cut.
+            violations.truncate(found);
+            break;
+        }
         index[level] += 1;
     }
-    violations
+    Outcome {
+        violations,
+        stopped: world.exhausted(),
+    }
 }
 
 fn check_one(

@@ -34,6 +34,29 @@ pub struct World<'m> {
     /// Read bounded numbers at their optimistic end (to tell a finding that
     /// holds for every value in the bounds from one that is undecided).
     pub optimistic: Cell<bool>,
+    /// Evaluation steps (binding combinations and quantifier iterations)
+    /// taken by the policy being run.
+    pub steps: Cell<u64>,
+    /// Most steps one policy may take ([`MAX_STEPS`]).
+    pub limit: u64,
+}
+
+/// Most evaluation steps one policy may take: a policy over every pair of
+/// services of a large platform would otherwise run for hours.
+pub const MAX_STEPS: u64 = 20_000_000;
+
+impl World<'_> {
+    /// Counts one step; false once the policy has used up its steps.
+    pub fn step(&self) -> bool {
+        let steps = self.steps.get() + 1;
+        self.steps.set(steps);
+        steps <= self.limit
+    }
+
+    /// Whether the policy being run has used up its steps.
+    pub fn exhausted(&self) -> bool {
+        self.steps.get() > self.limit
+    }
 }
 
 impl<'m> World<'m> {
@@ -120,6 +143,8 @@ impl<'m> World<'m> {
             analysis,
             bounded: analysis.is_some_and(|a| !a.all_exact()),
             optimistic: Cell::new(false),
+            steps: Cell::new(0),
+            limit: MAX_STEPS,
             requires,
             requires_any,
             dependents,
