@@ -272,6 +272,13 @@ pub async fn start(config: ServiceConfig, cli: Cli) -> Result<Running, String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listen address: {e}"))?;
+    // No Nagle delay on answers: an acknowledgement goes out as soon as it is
+    // durable.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let app = http::router(node.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {

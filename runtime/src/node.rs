@@ -361,7 +361,7 @@ impl Node {
             seq: rec.seq,
             ts_ms: rec.ts_ms,
             key: Vec::new(),
-            value: Vec::new(),
+            value: Bytes::new(),
         };
         let frame = Bytes::from(abort.encode());
         for p in peers {
