@@ -141,7 +141,11 @@ async fn put_kv(State(node): State<Arc<Node>>, Path(key): Path<String>, body: By
     if body.len() > node.config.limits.max_value_bytes {
         return error(StatusCode::PAYLOAD_TOO_LARGE, "value too large");
     }
-    write(&node, Record::put(key.into_bytes(), body)).await
+    // One copy, into a buffer of its own: the body is a slice of the
+    // connection's read buffer, which the store must not keep alive. The
+    // log and the store then share this one.
+    let value = Bytes::copy_from_slice(&body);
+    write(&node, Record::put(key.into_bytes(), value)).await
 }
 
 async fn delete_kv(State(node): State<Arc<Node>>, Path(key): Path<String>) -> Response {
