@@ -194,8 +194,10 @@ fn power_gates_writes_keeps_reads_and_fails_safe() {
             .is_ok_and(|r| r.status == 503 && r.reason() == "power_monitor_unreachable")),
         "gate still open 4s after the UPS became unreachable"
     );
+    // Not at once: the grace period (1s) applies. The last good reading may
+    // predate the outage by a poll or two on a busy machine, hence half.
     assert!(
-        gone.elapsed() >= Duration::from_millis(850),
+        gone.elapsed() >= Duration::from_millis(500),
         "closed before the grace period ({:?})",
         gone.elapsed()
     );
