@@ -564,14 +564,7 @@ async fn power_gate_refuses_with_retry_after_and_keeps_reads() {
             == "low_battery")
         .await
     );
-    let m = c
-        .get(url(&r, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&c, &r).await;
     assert!(m.contains("nines_write_gate_open 0"), "{m}");
     assert!(m.contains("nines_write_gate_reason{reason=\"low_battery\"} 1"));
     // Exactly one flush: OB closed the open gate once; LB while closed is
@@ -601,19 +594,22 @@ async fn power_gate_refuses_with_retry_after_and_keeps_reads() {
             == "power_monitor_unreachable")
         .await
     );
-    let m = c
-        .get(url(&r, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&c, &r).await;
     assert!(
         m.contains("nines_power_monitor_up{error=\"cannot read"),
         "{m}"
     );
     r.stop().await;
+}
+
+async fn metrics_text(c: &reqwest::Client, r: &Running) -> String {
+    c.get(url(r, "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 fn flush_count(metrics: &str) -> u64 {
@@ -654,14 +650,7 @@ async fn a_gate_closed_at_start_up_counts_no_flush() {
                 == "on_battery")
             .await
         );
-        let m = c
-            .get(url(&r, "/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = metrics_text(&c, &r).await;
         assert_eq!(flush_count(&m), 0, "start-up #{i}: {m}");
         r.stop().await;
     }
