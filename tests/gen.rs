@@ -1,6 +1,7 @@
 //! `nines gen` end to end: what it writes, what it refuses, and (under
-//! `CI=true`, or with `NINES_GEN_BUILD=1`) that the generated project builds
-//! and passes its own tests.
+//! `CI=true`, or with `NINES_GEN_BUILD=1`) that the generated projects build,
+//! pass their own end-to-end tests against their own binaries, and pass
+//! `cargo clippy --all-targets -- -D warnings`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +21,10 @@ fn spec() -> &'static Path {
         env!("CARGO_MANIFEST_DIR"),
         "/specs/appengine.nines"
     ))
+}
+
+fn specs_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/specs"))
 }
 
 #[test]
@@ -47,7 +52,9 @@ fn generates_the_contract_from_the_spec() {
     for file in [
         "Cargo.toml",
         "README.md",
-        "tests/contract.rs",
+        "tests/e2e.rs",
+        "tests/support/mod.rs",
+        "Cargo.lock",
         "nines-runtime/src/lib.rs",
     ] {
         assert!(out.join(file).exists(), "{file}");
@@ -69,19 +76,83 @@ fn generates_the_contract_from_the_spec() {
         .unwrap();
     assert_eq!(forced.code(), Some(0));
 
-    if std::env::var("CI").as_deref() == Ok("true") || std::env::var("NINES_GEN_BUILD").is_ok() {
-        let target = std::env::temp_dir().join("nines-gen-test-target");
-        let test = Command::new(env!("CARGO"))
-            .arg("test")
+    let e2e = std::fs::read_to_string(out.join("tests/e2e.rs")).unwrap();
+    assert!(e2e.contains("const BIN: &str = env!(\"CARGO_BIN_EXE_bigtable-a\");"));
+    assert!(e2e.contains("const GATED: bool = true;"));
+    assert!(e2e.contains("const RETRY_AFTER: &str = \"2\";"));
+    assert!(e2e.contains("const MAX_LAG_MS: Option<u64> = Some(30000);"));
+    assert!(e2e.contains("const QUORUM: Option<u64> = None;"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Generates `service` of `spec`, then runs the project's own `cargo test`
+/// and `cargo clippy --all-targets -- -D warnings` in it. Every generated
+/// build shares one target folder, so the dependencies compile once.
+fn build_and_test_generated(spec: &str, service: &str) {
+    let out = scratch(service);
+    let status = nines()
+        .args(["gen", "--service", service, "--out"])
+        .arg(&out)
+        .arg(specs_dir().join(spec))
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "nines gen {spec} --service {service}"
+    );
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-services");
+    let cargo = |args: &[&str]| {
+        let started = std::time::Instant::now();
+        let status = Command::new(env!("CARGO"))
+            .args(args)
             .current_dir(&out)
             .env("CARGO_TARGET_DIR", &target)
             .status()
             .unwrap();
-        assert!(test.success(), "the generated project passes its own tests");
-    } else {
+        println!(
+            "{service}: cargo {} took {:.0?}",
+            args.join(" "),
+            started.elapsed()
+        );
+        status.success()
+    };
+    assert!(
+        cargo(&["test"]),
+        "the project generated for {service} passes its own tests"
+    );
+    assert!(
+        cargo(&["clippy", "--all-targets", "--", "-D", "warnings"]),
+        "the project generated for {service} passes clippy -D warnings"
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+fn build_generated() -> bool {
+    let run =
+        std::env::var("CI").as_deref() == Ok("true") || std::env::var("NINES_GEN_BUILD").is_ok();
+    if !run {
         println!("skipped building the generated project: set CI=true or NINES_GEN_BUILD=1");
     }
-    std::fs::remove_dir_all(&out).unwrap();
+    run
+}
+
+/// A gated service with async replication (max lag 30s): its end-to-end test
+/// runs the power, kill -9, lag, token and size scenarios against its binary.
+#[test]
+fn generated_async_service_passes_its_own_tests_and_clippy() {
+    if build_generated() {
+        build_and_test_generated("appengine.nines", "bigtable-a");
+    }
+}
+
+/// A gated service with sync replication (quorum 2): its end-to-end test
+/// runs the quorum scenario (refused, no trace) against its binary.
+#[test]
+fn generated_sync_service_passes_its_own_tests_and_clippy() {
+    if build_generated() {
+        build_and_test_generated("payments.nines", "ledger-east");
+    }
 }
 
 #[test]

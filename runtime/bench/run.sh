@@ -4,12 +4,21 @@
 # and with one fsync per write, at 1, 16 and 64 concurrent connections.
 #
 #   bash runtime/bench/run.sh [SECONDS]      (needs wrk: apt-get install wrk)
+#   BIN=path/to/service bash runtime/bench/run.sh [SECONDS]
+#
+# BIN: the service binary to measure, e.g. one built by `cargo build
+# --release` in a project written by `nines gen` (default: the runtime's
+# example `kv`, which is what `nines gen` writes for bigtable-a of
+# specs/appengine.nines). The one-fsync-per-write baseline is the same
+# binary with --no-group-commit (the replicas too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build --release --bin kv >&2
-BIN=$CARGO_TARGET_DIR/release/kv
+if [ -z "${BIN:-}" ]; then
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+  cargo build --release --bin kv >&2
+  BIN=$CARGO_TARGET_DIR/release/kv
+fi
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 WORK=$(mktemp -d)
 PIDS=()

@@ -250,7 +250,10 @@ pub async fn start(config: ServiceConfig, cli: Cli) -> Result<Running, String> {
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], config.default_port)));
     let node = Node::open(config, opts, &cli.data_dir)?;
-    let mut tasks = node.spawn_tasks();
+    // The monitor first: it closes the gate until its first good reading, and
+    // the tasks below must see that as the starting state, not as a close
+    // (which would count a flush that no open gate ever needed).
+    let mut tasks = Vec::new();
     if node.config.gated {
         if let Some(t) = power::spawn_monitor(
             power.clone(),
@@ -262,12 +265,20 @@ pub async fn start(config: ServiceConfig, cli: Cli) -> Result<Running, String> {
             tasks.push(t);
         }
     }
+    tasks.extend(node.spawn_tasks());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listen address: {e}"))?;
+    // No Nagle delay on answers: an acknowledgement goes out as soon as it is
+    // durable.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let app = http::router(node.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {

@@ -20,6 +20,7 @@
 //! replication on a replica) carry the sequence number they refer to and are
 //! not numbered themselves.
 
+use bytes::Bytes;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -82,13 +83,14 @@ pub struct Record {
     pub ts_ms: u64,
     /// The key.
     pub key: Vec<u8>,
-    /// The value (empty for deletes and aborts).
-    pub value: Vec<u8>,
+    /// The value (empty for deletes and aborts), shared with the request
+    /// body and the store rather than copied.
+    pub value: Bytes,
 }
 
 impl Record {
     /// A committed put, numbered by the log.
-    pub fn put(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Record {
+    pub fn put(key: impl Into<Vec<u8>>, value: impl Into<Bytes>) -> Record {
         Record {
             kind: Kind::Put,
             seq: 0,
@@ -105,7 +107,7 @@ impl Record {
             seq: 0,
             ts_ms: now_ms(),
             key: key.into(),
-            value: Vec::new(),
+            value: Bytes::new(),
         }
     }
 
@@ -146,7 +148,7 @@ impl Record {
         if vend != p.len() {
             return None;
         }
-        let value = p.get(vstart..vend)?.to_vec();
+        let value = Bytes::copy_from_slice(p.get(vstart..vend)?);
         Some(Record {
             kind,
             seq,
@@ -230,8 +232,9 @@ pub struct LogStats {
 }
 
 /// Called by the writer thread for each record once it is durable, in log order
-/// (and for each record replayed on open).
-pub type ApplyFn = Box<dyn FnMut(&Record) + Send>;
+/// (and for each record replayed on open). It takes the record by value: the
+/// log keeps no copy.
+pub type ApplyFn = Box<dyn FnMut(Record) + Send>;
 
 #[derive(Debug, Clone, Copy)]
 struct IndexEntry {
@@ -327,7 +330,7 @@ impl Log {
                         ts_ms: rec.ts_ms,
                     });
                 }
-                apply(&rec);
+                apply(rec);
                 rec_info.records += 1;
                 valid += (HEADER + len) as u64;
             }
@@ -452,6 +455,10 @@ impl Log {
         let span = (last.offset + last.len as u64 - first.offset) as usize;
         let mut buf = vec![0u8; span];
         self.reader.read_exact_at(&mut buf, first.offset)?;
+        if entries.iter().map(|e| e.len as usize).sum::<usize>() == span {
+            // Contiguous (always so on a primary): the read is the answer.
+            return Ok((buf, from - 1 + entries.len() as u64));
+        }
         let mut out = Vec::with_capacity(span);
         for e in &entries {
             let s = (e.offset - first.offset) as usize;
@@ -619,11 +626,11 @@ impl Writer {
                     let mut idx = self.shared.index.write().unwrap_or_else(|p| p.into_inner());
                     idx.extend(new_index);
                 }
-                for (_, recs, _) in &accepted {
+                for (_, recs, _) in &mut accepted {
                     stats
                         .records
                         .fetch_add(recs.len() as u64, Ordering::Relaxed);
-                    for r in recs {
+                    for r in recs.drain(..) {
                         (self.apply)(r);
                     }
                 }
@@ -665,10 +672,7 @@ mod tests {
     fn collector() -> (Seen, ApplyFn) {
         let seen: Seen = Arc::default();
         let s = seen.clone();
-        (
-            seen,
-            Box::new(move |r: &Record| s.lock().unwrap().push(r.clone())),
-        )
+        (seen, Box::new(move |r: Record| s.lock().unwrap().push(r)))
     }
 
     fn rt() -> tokio::runtime::Runtime {
@@ -686,7 +690,7 @@ mod tests {
             seq: 7,
             ts_ms: 42,
             key: b"k".to_vec(),
-            value: b"value".to_vec(),
+            value: Bytes::from_static(b"value"),
         };
         let f = r.encode();
         assert_eq!(decode_frame(&f), Ok((r.clone(), f.len())));
@@ -818,7 +822,7 @@ mod tests {
         let (seen, apply) = collector();
         let (log, _) = Log::open(&dir.path().join("log"), true, apply).unwrap();
         let rt = rt();
-        let mk = |seq: u64, v: &str| Record {
+        let mk = |seq: u64, v: &'static str| Record {
             seq,
             ..Record::put("k", v)
         };
@@ -905,7 +909,7 @@ mod tests {
             assert_eq!(log.append(vec![Record::put("k", "w")]).await.unwrap(), 1);
             let (frames, last) = log.read_frames(1, 10, 1 << 20).unwrap();
             assert_eq!(last, 1);
-            assert_eq!(decode_frames(&frames).unwrap()[0].value, b"w");
+            assert_eq!(decode_frames(&frames).unwrap()[0].value, &b"w"[..]);
             assert!(log.flush().await.is_ok());
         });
         drop(log);

@@ -19,12 +19,11 @@ impl Store {
         Store::default()
     }
 
-    /// Applies one durable record.
-    pub fn apply(&self, r: &Record) {
+    /// Applies one durable record (moving its key and value in).
+    pub fn apply(&self, r: Record) {
         match r.kind {
             Kind::Put => {
-                self.write()
-                    .insert(r.key.clone(), Bytes::from(r.value.clone()));
+                self.write().insert(r.key, r.value);
                 self.drop_pending_through(r.seq);
             }
             Kind::Delete => {
@@ -32,7 +31,7 @@ impl Store {
                 self.drop_pending_through(r.seq);
             }
             Kind::PreparePut | Kind::PrepareDelete => {
-                self.pending_lock().insert(r.seq, r.clone());
+                self.pending_lock().insert(r.seq, r);
             }
             Kind::Abort => {
                 self.pending_lock().remove(&r.seq);
@@ -92,22 +91,22 @@ mod tests {
             seq: 1,
             ..Record::put("k", "v")
         };
-        s.apply(&prep);
+        s.apply(prep.clone());
         assert_eq!(s.get(b"k"), None);
         assert_eq!(s.pending_len(), 1);
-        s.apply(&Record {
+        s.apply(Record {
             kind: Kind::Abort,
             ..prep.clone()
         });
         assert_eq!(s.pending_len(), 0);
-        s.apply(&prep);
-        s.apply(&Record {
+        s.apply(prep);
+        s.apply(Record {
             seq: 1,
             ..Record::put("k", "v")
         });
         assert_eq!(s.get(b"k").as_deref(), Some(&b"v"[..]));
         assert_eq!(s.pending_len(), 0);
-        s.apply(&Record {
+        s.apply(Record {
             seq: 2,
             ..Record::delete("k")
         });

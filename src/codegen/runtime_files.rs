@@ -20,6 +20,18 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("src/store.rs", include_str!("../../runtime/src/store.rs")),
 ];
 
+/// nines' own lock file: a generated project starts from the dependency
+/// versions the runtime is tested with.
+pub const WORKSPACE_LOCK: &str = include_str!("../../Cargo.lock");
+
+/// The helpers of a generated project's end-to-end test (`tests/support/mod.rs`).
+pub const TEST_SUPPORT: &str = include_str!("../../runtime/tests/service/support.rs");
+
+/// The end-to-end scenarios every generated project carries (the body of
+/// `tests/e2e.rs`, after the spec's facts). The runtime runs the same file
+/// against its example binaries in `runtime/tests/e2e.rs`.
+pub const TEST_SCENARIOS: &str = include_str!("../../runtime/tests/service/scenarios.rs");
+
 #[cfg(test)]
 mod tests {
     #[test]
