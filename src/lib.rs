@@ -17,6 +17,7 @@ pub mod explain;
 pub mod fsutil;
 pub mod model;
 pub mod report;
+pub mod simulate;
 pub mod syntax;
 
 pub use model::load::{load, Loaded};
