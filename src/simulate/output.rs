@@ -69,6 +69,18 @@ fn header(sim: &Simulation) -> String {
             name_list(&sim.uncertain, 12),
             sim.draws
         );
+        let missing = sim
+            .services
+            .iter()
+            .filter(|s| s.spread.is_none())
+            .count();
+        if missing > 0 {
+            let _ = writeln!(
+                out,
+                "uncertainty: no posterior interval for {missing} service(s) (none of their inputs is \
+                 uncertain, or the exact calculator did not solve them within --max-time)"
+            );
+        }
     }
     out
 }

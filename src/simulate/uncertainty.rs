@@ -181,9 +181,10 @@ impl Spread {
 }
 
 /// For each root, the spread of its unavailability over `draws` posterior
-/// draws, or `None` when no uncertain component lies below it. Each root is
-/// compiled once by the exact engine (with `limits`) and re-evaluated per
-/// draw; a root the engine only bounds contributes its upper bound.
+/// draws, or `None` when no uncertain component lies below it, or when the
+/// exact engine could not solve it within `limits` (re-bounding every draw
+/// would cost far more than the simulation). Each root is compiled once by
+/// the exact engine and re-evaluated per draw.
 pub fn composed_spreads(
     structure: &Structure,
     components: &[Uncertain],
@@ -212,7 +213,13 @@ pub fn composed_spreads(
             if touched.is_empty() {
                 return None;
             }
+            if limits.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return None;
+            }
             let compiled = engine::Analysis::new(&structure.graph, root, &structure.q, limits);
+            if !compiled.outcome().is_exact() {
+                return None;
+            }
             let values = draws
                 .iter()
                 .map(|qs| {
