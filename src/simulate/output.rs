@@ -69,11 +69,7 @@ fn header(sim: &Simulation) -> String {
             name_list(&sim.uncertain, 12),
             sim.draws
         );
-        let missing = sim
-            .services
-            .iter()
-            .filter(|s| s.spread.is_none())
-            .count();
+        let missing = sim.services.iter().filter(|s| s.spread.is_none()).count();
         if missing > 0 {
             let _ = writeln!(
                 out,

@@ -213,7 +213,10 @@ pub fn composed_spreads(
             if touched.is_empty() {
                 return None;
             }
-            if limits.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            if limits
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() >= d)
+            {
                 return None;
             }
             let compiled = engine::Analysis::new(&structure.graph, root, &structure.q, limits);
