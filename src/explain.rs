@@ -102,6 +102,17 @@ pub const CATALOGUE: &[Explanation] = &[
         passing: "",
     },
     Explanation {
+        code: "bad-distribution",
+        summary: "a failure or repair distribution with a parameter nines cannot use",
+        text: "`failures` and `repairs` name the shape of the times between failures and of the \
+               repair times that `nines simulate` draws; the mean always comes from the own \
+               availability and its time scale (`mtbf`/`mttr`). `weibull shape K` needs \
+               0.1 ≤ K ≤ 100 and `lognormal sigma S` needs 0.01 ≤ S ≤ 4. A distribution on a \
+               component without an own availability shapes nothing and is refused.",
+        example: "service api { mtbf 30d mttr 1h repairs lognormal sigma 0 }",
+        passing: "",
+    },
+    Explanation {
         code: "availability-conflict",
         summary: "own availability given in two forms, or mtbf without mttr",
         text: "A component's own availability has exactly one form: `availability A`, \

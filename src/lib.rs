@@ -19,6 +19,7 @@ pub mod lint;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod simulate;
 pub mod syntax;
 
 pub use model::load::{load, Loaded};

@@ -38,6 +38,12 @@ enum ReportFormat {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum SimulateFormat {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check specs: syntax, names, layering, contracts. Exit 1 on errors.
@@ -71,6 +77,42 @@ enum Command {
         /// Time for exact answers before certified bounds (`60s`, `2m`, or seconds).
         #[arg(long, default_value = "60s", value_parser = parse_time)]
         max_time: Duration,
+    },
+    /// Simulate: downtime per error-budget window and the chance of meeting
+    /// each SLO (--windows), or steady-state trials (--trials).
+    Simulate {
+        /// The spec.
+        spec: PathBuf,
+        /// Steady-state Monte Carlo with this many trials.
+        #[arg(long, conflicts_with = "windows")]
+        trials: Option<u64>,
+        /// Simulate this many error-budget windows (the default: 10000).
+        #[arg(long)]
+        windows: Option<u64>,
+        /// Seed: the same seed gives the same output.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Worker threads (0: one per core); results do not depend on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: SimulateFormat,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Mean repair time of components given only as an availability.
+        #[arg(long, default_value = "1h", value_parser = parse_time)]
+        default_mttr: Duration,
+        /// Posterior draws for availabilities with evidence (`observed ...`).
+        #[arg(long, default_value_t = 100)]
+        draws: usize,
+        /// Time for the exact calculator's cross-check and uncertainty.
+        #[arg(long, default_value = "10s", value_parser = parse_time)]
+        max_time: Duration,
+        /// Skip the exact calculator's cross-check.
+        #[arg(long)]
+        no_exact: bool,
     },
     /// Generate a runnable Rust service that enforces a service's contracts.
     Gen {
@@ -135,6 +177,34 @@ fn main() -> ExitCode {
             out,
             force,
         } => generate(&spec, &service, &out, force),
+        Command::Simulate {
+            spec,
+            trials,
+            windows,
+            seed,
+            threads,
+            format,
+            output,
+            default_mttr,
+            draws,
+            max_time,
+            no_exact,
+        } => {
+            let options = nines::simulate::Options {
+                mode: match trials {
+                    Some(n) => nines::simulate::Mode::Trials(n),
+                    None => nines::simulate::Mode::Windows(windows.unwrap_or(10_000)),
+                },
+                seed,
+                threads,
+                default_mttr: default_mttr.as_secs_f64(),
+                draws,
+                max_time,
+                cross_check: !no_exact,
+                ..Default::default()
+            };
+            simulate(&spec, &options, format, output.as_deref())
+        }
         Command::Explain { code } => match nines::explain::lookup(&code) {
             Some(e) => {
                 print!("{}", nines::explain::render(e));
@@ -297,6 +367,105 @@ fn report(
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Loads a spec for a command that needs a model without errors; prints the
+/// diagnostics and returns the exit code otherwise.
+fn load_model(spec: &Path) -> Result<nines::Loaded, ExitCode> {
+    let loaded = nines::load(&[spec.to_path_buf()]);
+    report_unreadable(&loaded.unreadable);
+    if !loaded.unreadable.is_empty() {
+        return Err(ExitCode::from(2));
+    }
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    if loaded.model.is_none() || !errors.is_empty() {
+        eprint!(
+            "{}",
+            diagnostics::render_human(&errors, &loaded.sources, colour())
+        );
+        return Err(ExitCode::from(1));
+    }
+    Ok(loaded)
+}
+
+/// Writes `text` to `output` atomically, or to standard output.
+fn emit(text: &str, output: Option<&Path>) -> ExitCode {
+    match output {
+        Some(path) => match nines::fsutil::write_atomically(path, text.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        },
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(text.as_bytes()).is_err() {
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn simulate(
+    spec: &Path,
+    options: &nines::simulate::Options,
+    format: SimulateFormat,
+    output: Option<&Path>,
+) -> ExitCode {
+    let loaded = match load_model(spec) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let Some(model) = &loaded.model else {
+        return ExitCode::from(1);
+    };
+    if matches!(
+        options.mode,
+        nines::simulate::Mode::Trials(0) | nines::simulate::Mode::Windows(0)
+    ) {
+        eprintln!("error: simulate at least one trial or window");
+        return ExitCode::from(2);
+    }
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} blocks, {eta} left")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            if bar.length() != Some(total) {
+                bar.set_length(total);
+            }
+            bar.inc(done);
+        }
+    };
+    let result = nines::simulate::simulate(model, options, &progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let simulation = match result {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!("simulated in {:.2} s", simulation.elapsed.as_secs_f64());
+    let text = match format {
+        SimulateFormat::Text => nines::simulate::output::render_text(&simulation),
+        SimulateFormat::Json => nines::simulate::output::render_json(&simulation),
+    };
+    emit(&text, output)
 }
 
 fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {

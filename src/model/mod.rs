@@ -85,6 +85,49 @@ pub enum OwnForm {
     },
 }
 
+/// The shape of a distribution of durations (times between failures, repair
+/// times), for simulation. Its mean comes from the own availability and its
+/// time scale, so a shape never changes the steady-state availability.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Distribution {
+    /// Memoryless (the default).
+    #[default]
+    Exponential,
+    /// Weibull with this shape parameter, in [`WEIBULL_SHAPES`].
+    Weibull {
+        /// The shape parameter.
+        shape: f64,
+    },
+    /// Log-normal: the logarithm has this standard deviation, in [`LOGNORMAL_SIGMAS`].
+    LogNormal {
+        /// The standard deviation of the logarithm.
+        sigma: f64,
+    },
+    /// Always exactly the mean.
+    Fixed,
+}
+
+/// The Weibull shapes nines accepts (below 0.1 the variance exceeds 10^5
+/// times the squared mean, and the gamma function used for the scale soon
+/// overflows).
+pub const WEIBULL_SHAPES: std::ops::RangeInclusive<f64> = 0.1..=100.0;
+
+/// The log-normal sigmas nines accepts (at 4 the median is e^-8 ≈ 1/3000 of
+/// the mean; beyond, almost all time comes from astronomically rare draws).
+pub const LOGNORMAL_SIGMAS: std::ops::RangeInclusive<f64> = 0.01..=4.0;
+
+impl std::fmt::Display for Distribution {
+    /// As written in a spec: `weibull shape 0.8`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Distribution::Exponential => f.write_str("exponential"),
+            Distribution::Weibull { shape } => write!(f, "weibull shape {shape}"),
+            Distribution::LogNormal { sigma } => write!(f, "lognormal sigma {sigma}"),
+            Distribution::Fixed => f.write_str("fixed"),
+        }
+    }
+}
+
 /// A component's own steady-state availability.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Own {
@@ -96,6 +139,10 @@ pub struct Own {
     pub mttr: Option<Duration>,
     /// Evidence behind an `availability`, for simulation.
     pub evidence: Option<Evidence>,
+    /// The shape of times between failures (`failures ...`), for simulation.
+    pub failures: Distribution,
+    /// The shape of repair times (`repairs ...`), for simulation.
+    pub repairs: Distribution,
     /// Where it was given.
     pub span: Option<Span>,
 }
@@ -108,6 +155,8 @@ impl Own {
             form: OwnForm::Unspecified,
             mttr: None,
             evidence: None,
+            failures: Distribution::Exponential,
+            repairs: Distribution::Exponential,
             span: None,
         }
     }

@@ -647,6 +647,7 @@ impl<'a> Resolver<'a> {
         let mut form_span: Option<Span> = None;
         let mut mtbf: Option<(Duration, Span)> = None;
         let mut mttr: Option<(Duration, Span)> = None;
+        let mut shapes: [Option<Span>; 2] = [None, None];
         let mut set_form =
             |r: &mut Resolver, own: &mut Own, form: OwnForm, down: f64, span: Span| {
                 if let Some(first) = form_span {
@@ -704,6 +705,22 @@ impl<'a> Resolver<'a> {
                         self.duplicate_attribute("mttr", *span);
                     }
                     mttr = Some((*d, *span));
+                }
+                Reliability::Failures(d) | Reliability::Repairs(d) => {
+                    let (slot, word) = match attr {
+                        Reliability::Failures(_) => (0, "failures"),
+                        _ => (1, "repairs"),
+                    };
+                    if shapes[slot].is_some() {
+                        self.duplicate_attribute(word, *span);
+                    }
+                    shapes[slot] = Some(*span);
+                    let resolved = self.distribution(d, word);
+                    if slot == 0 {
+                        own.failures = resolved;
+                    } else {
+                        own.repairs = resolved;
+                    }
                 }
                 Reliability::Incidents {
                     frequency,
@@ -776,7 +793,68 @@ impl<'a> Resolver<'a> {
             }
             (None, None) => {}
         }
+        if matches!(own.form, OwnForm::Unspecified) {
+            if let Some(span) = shapes.into_iter().flatten().next() {
+                self.errors.push(
+                    Diagnostic::error(
+                        "bad-distribution",
+                        format!("{what} `{owner}` shapes failures it never has"),
+                    )
+                    .at(span, "a distribution without an availability")
+                    .help("give the own availability (`availability`, `mtbf` + `mttr`, or `incidents`) that this distribution shapes"),
+                );
+            }
+        }
         own
+    }
+
+    /// A distribution with its parameter checked; the default (exponential)
+    /// stands in for a bad one, beside the error.
+    fn distribution(&mut self, d: &ast::Distribution, word: &str) -> Distribution {
+        let check = |r: &mut Resolver,
+                     value: &ast::Spanned<f64>,
+                     name: &str,
+                     range: std::ops::RangeInclusive<f64>| {
+            if range.contains(&value.value) {
+                return true;
+            }
+            r.errors.push(
+                Diagnostic::error(
+                    "bad-distribution",
+                    format!(
+                        "`{word}` {name} {} is outside {}..={}",
+                        if value.value.is_finite() { value.value.to_string() } else { "(not a finite number)".to_string() },
+                        range.start(),
+                        range.end()
+                    ),
+                )
+                .at(value.span, format!("this {name}"))
+                .help(format!(
+                    "give a {name} between {} and {}; the mean comes from `mtbf`/`mttr`, the {name} only sets the spread",
+                    range.start(),
+                    range.end()
+                )),
+            );
+            false
+        };
+        match d {
+            ast::Distribution::Exponential => Distribution::Exponential,
+            ast::Distribution::Fixed => Distribution::Fixed,
+            ast::Distribution::Weibull { shape } => {
+                if check(self, shape, "shape", WEIBULL_SHAPES) {
+                    Distribution::Weibull { shape: shape.value }
+                } else {
+                    Distribution::Exponential
+                }
+            }
+            ast::Distribution::LogNormal { sigma } => {
+                if check(self, sigma, "sigma", LOGNORMAL_SIGMAS) {
+                    Distribution::LogNormal { sigma: sigma.value }
+                } else {
+                    Distribution::Exponential
+                }
+            }
+        }
     }
 
     fn duplicate_attribute(&mut self, what: &str, span: Span) {

@@ -100,6 +100,31 @@ pub enum Reliability {
         /// Time to mitigate each, once detected.
         mitigate: Duration,
     },
+    /// `failures weibull shape 0.8`: the shape of times between failures.
+    Failures(Distribution),
+    /// `repairs lognormal sigma 1`: the shape of repair times.
+    Repairs(Distribution),
+}
+
+/// The shape of a distribution of durations, for simulation. Its mean comes
+/// from elsewhere (`mtbf`, `mttr`, or the own availability and its time
+/// scale), so a shape never changes the steady-state availability.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Distribution {
+    /// `exponential` (the default): memoryless.
+    Exponential,
+    /// `weibull shape K`: K < 1 infant mortality, K > 1 wear-out.
+    Weibull {
+        /// The shape parameter K, as written.
+        shape: Spanned<f64>,
+    },
+    /// `lognormal sigma S`: the standard deviation of the logarithm.
+    LogNormal {
+        /// The parameter S, as written.
+        sigma: Spanned<f64>,
+    },
+    /// `fixed`: always exactly the mean.
+    Fixed,
 }
 
 /// `domain KIND NAME [in PARENT] { ... }`

@@ -435,6 +435,15 @@ mod tests {
     }
 
     #[test]
+    fn formats_distributions() {
+        let text = "service a {\n  mtbf 30d  mttr 1h\n  failures   weibull shape   0.8\n  repairs lognormal  sigma 1.2 }\n";
+        let once = format_source(text).unwrap();
+        assert!(once.contains("  failures weibull shape 0.8\n"));
+        assert!(once.contains("  repairs lognormal sigma 1.2\n"));
+        assert_eq!(format_source(&once).unwrap(), once);
+    }
+
+    #[test]
     fn formats_and_is_idempotent() {
         let text = "// head\nwindow 30d\ndomain region r { availability 99.99% } // trailing\nlayer l { guarantees 99.9%\n service a { availability 99.9%  placed in r\n // about requires\n requires b }\nservice b {} }\n";
         let once = format_source(text).unwrap();

@@ -225,6 +225,11 @@ fn describe(rule: Rule) -> &'static str {
         Rule::maintenance_attr => "`maintenance`",
         Rule::ups_attr => "`ups`",
         Rule::evidence => "`observed`",
+        Rule::failures_attr => "`failures`",
+        Rule::repairs_attr => "`repairs`",
+        Rule::dist_exponential | Rule::dist_weibull | Rule::dist_lognormal | Rule::dist_fixed => {
+            "a distribution (`exponential`, `weibull shape K`, `lognormal sigma S`, `fixed`)"
+        }
         Rule::layer_above => "`above`",
         Rule::guarantees_attr => "`guarantees`",
         Rule::assumes_attr => "`assumes`",
@@ -627,6 +632,8 @@ impl Builder {
             }
             Rule::mtbf_attr => Reliability::Mtbf(self.duration(&first(pair))),
             Rule::mttr_attr => Reliability::Mttr(self.duration(&first(pair))),
+            Rule::failures_attr => Reliability::Failures(self.distribution(first(pair))),
+            Rule::repairs_attr => Reliability::Repairs(self.distribution(first(pair))),
             Rule::incidents_attr => {
                 let mut inner = pair.into_inner();
                 let f = inner.next().expect("grammar: frequency");
@@ -647,6 +654,34 @@ impl Builder {
                     mitigate,
                 }
             }
+            rule => unreachable_rule(rule),
+        }
+    }
+
+    /// A plain number; one too large for `f64` becomes infinite, and the
+    /// model stage reports it where the number must be finite.
+    fn number(&self, pair: &Pair<Rule>) -> f64 {
+        pair.as_str().parse::<f64>().unwrap_or(f64::NAN)
+    }
+
+    fn distribution(&mut self, pair: Pair<Rule>) -> Distribution {
+        let rule = pair.as_rule();
+        let parameter = |b: &mut Self, pair: Pair<Rule>| {
+            let number = first(pair);
+            Spanned {
+                value: b.number(&number),
+                span: b.span(&number),
+            }
+        };
+        match rule {
+            Rule::dist_exponential => Distribution::Exponential,
+            Rule::dist_fixed => Distribution::Fixed,
+            Rule::dist_weibull => Distribution::Weibull {
+                shape: parameter(self, pair),
+            },
+            Rule::dist_lognormal => Distribution::LogNormal {
+                sigma: parameter(self, pair),
+            },
             rule => unreachable_rule(rule),
         }
     }
@@ -724,6 +759,8 @@ impl Builder {
                 Rule::availability_attr
                 | Rule::mtbf_attr
                 | Rule::mttr_attr
+                | Rule::failures_attr
+                | Rule::repairs_attr
                 | Rule::incidents_attr => ServiceAttr::Reliability(self.reliability(attr)),
                 Rule::replicas_attr => {
                     let mut parts = attr.into_inner();
