@@ -115,6 +115,23 @@ pub fn evaluate_in(world: &World, sources: &crate::diagnostics::SourceMap) -> Ve
             }
             errors.push(d);
         }
+        if outcome.more_undecided > 0 {
+            let mut d = Diagnostic::warning(
+                &policy.name,
+                format!(
+                    "undecided: and {} more combinations for which `{}` may or may not hold",
+                    outcome.more_undecided, policy.name
+                ),
+            )
+            .help(
+                "the calculator ran out of time and only bounded their numbers; raise `--max-time` \
+                 (the first undecided combinations are listed one by one above)",
+            );
+            if let Some(span) = policy.declared_at {
+                d = d.at(span, "this policy");
+            }
+            findings.push((policy.level, d, true));
+        }
         for violation in outcome.violations {
             let undecided = violation.undecided;
             let mut d = finding(policy, violation, world);
@@ -279,6 +296,33 @@ mod tests {
         );
         // Both ends above: nothing.
         assert!(with_bounds(spec, 1e-4, 5e-4).is_empty());
+        // Many undecided services: the first ones listed, the rest counted.
+        let mut many = String::new();
+        for i in 0..25 {
+            many.push_str(&format!(
+                "service api{i} {{ slo 99.9% availability 99.99% }}\n"
+            ));
+        }
+        many.push_str("lint { allow single-point-of-failure }\n");
+        let loaded = crate::model::load::load_text("many.nines", many);
+        let model = loaded.model.expect("resolves");
+        let mut analysis = crate::analysis::analyze(&model, &crate::analysis::Options::default());
+        for s in &mut analysis.services {
+            s.unavailability = crate::analysis::engine::Outcome::Bounds {
+                lower: 5e-4,
+                upper: 3e-3,
+            };
+        }
+        let d = evaluate(&model, Some(&analysis), &loaded.sources);
+        assert_eq!(d.len(), run::UNDECIDED_SHOWN + 1, "{d:?}");
+        assert!(d.iter().all(|d| d.severity == Severity::Warning));
+        assert!(
+            d.iter().any(|d| d.message == format!(
+                "undecided: and {} more combinations for which `slo-infeasible` may or may not hold",
+                25 - run::UNDECIDED_SHOWN
+            )),
+            "{d:?}"
+        );
         // `deny` in lint does not make an undecided finding fail the build.
         let denied = format!("{spec}\nlint {{ deny slo-infeasible }}");
         let d = with_bounds(&denied, 5e-4, 3e-3);

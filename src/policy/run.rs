@@ -38,12 +38,21 @@ pub struct Outcome {
     /// Whether it was stopped after [`super::world::MAX_STEPS`] steps (the
     /// violations are then those found so far).
     pub stopped: bool,
+    /// Undecided combinations beyond the first [`UNDECIDED_SHOWN`], counted
+    /// but not listed (when the calculator ran out of time on a large
+    /// platform they can number in the hundred thousands, and each says the
+    /// same: raise `--max-time`).
+    pub more_undecided: usize,
 }
+
+/// Undecided combinations listed one by one per policy.
+pub const UNDECIDED_SHOWN: usize = 10;
 
 /// Runs a policy over the world.
 pub fn run(policy: &CompiledPolicy, world: &World) -> Outcome {
     world.steps.set(0);
     let mut violations = Vec::new();
+    let mut tally = Tally::default();
     let mut env: Vec<Value> = vec![Value::Missing; policy.slots];
     // An odometer over the bindings: lists[i] is what binding i ranges over
     // given the values bound before it; index[i] the position in it.
@@ -82,7 +91,7 @@ pub fn run(policy: &CompiledPolicy, world: &World) -> Outcome {
             continue;
         }
         let found = violations.len();
-        check_one(policy, world, &mut env, &mut violations);
+        check_one(policy, world, &mut env, &mut violations, &mut tally);
         if world.exhausted() {
             // The last combination's answer is not trustworthy: it was cut.
             violations.truncate(found);
@@ -93,7 +102,15 @@ pub fn run(policy: &CompiledPolicy, world: &World) -> Outcome {
     Outcome {
         violations,
         stopped: world.exhausted(),
+        more_undecided: tally.more_undecided,
     }
+}
+
+/// Undecided combinations seen so far.
+#[derive(Default)]
+struct Tally {
+    shown_undecided: usize,
+    more_undecided: usize,
 }
 
 fn check_one(
@@ -101,6 +118,7 @@ fn check_one(
     world: &World,
     env: &mut Vec<Value>,
     out: &mut Vec<Violation>,
+    tally: &mut Tally,
 ) {
     if let Some(filter) = &policy.filter {
         if !eval(world, env, filter).truthy() {
@@ -120,6 +138,13 @@ fn check_one(
         world.optimistic.set(false);
         holds
     };
+    if undecided {
+        if tally.shown_undecided >= UNDECIDED_SHOWN {
+            tally.more_undecided += 1;
+            return;
+        }
+        tally.shown_undecided += 1;
+    }
     let bindings: Vec<Value> = policy
         .bindings
         .iter()
