@@ -52,35 +52,61 @@ const YEAR_SECONDS: f64 = 365.0 * 86400.0;
 /// Most components in a cone for which pairs are searched.
 const MAX_PAIR_CONE: usize = 60;
 
-/// Solves one service and fills its detail (no detail when its number is
-/// not exact).
+/// One service's structure function compiled over a compact copy of its own
+/// cone (the engine's work is then proportional to the cone, not to the whole
+/// platform's graph), kept for the detail.
+pub struct Compiled {
+    local: LocalCone,
+    analysis: engine::Analysis,
+    /// The local id of each global event of the cone.
+    local_of: HashMap<EventId, EventId>,
+}
+
+impl Compiled {
+    /// Compiles and solves the service whose node is `root`, within `limits`.
+    pub fn new(structure: &Structure, root: NodeRef, limits: &Limits) -> Compiled {
+        let local = LocalCone::new(&structure.graph, root);
+        let (compact, local_events) = local.compact(&structure.graph);
+        let local_of = local_events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (*e, i as EventId))
+            .collect();
+        let local_q: Vec<f64> = local_events
+            .iter()
+            .map(|e| structure.q[*e as usize])
+            .collect();
+        let analysis =
+            engine::Analysis::new(&compact, (compact.len() - 1) as NodeRef, &local_q, limits);
+        Compiled {
+            local,
+            analysis,
+            local_of,
+        }
+    }
+
+    /// The service's unavailability: exact, or bounds when the limits were hit.
+    pub fn outcome(&self) -> engine::Outcome {
+        self.analysis.outcome()
+    }
+}
+
+/// Sets the unavailability of a compiled service and, when it is exact, its
+/// detail (consumers, requirements, failure points) within `deadline`.
 pub fn fill(
     model: &Model,
     structure: &Structure,
     result: &mut ServiceResult,
     options: &Options,
     deadline: Instant,
+    compiled: &Compiled,
 ) {
     let root = structure.service_nodes[result.id.0 as usize];
-    // Solve over a compact copy of the service's own cone: the engine's work
-    // is then proportional to the cone, not to the whole platform's graph.
-    let local = LocalCone::new(&structure.graph, root);
-    let (compact, local_events) = local.compact(&structure.graph);
-    let local_of: HashMap<EventId, EventId> = local_events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (*e, i as EventId))
-        .collect();
-    let local_q: Vec<f64> = local_events
-        .iter()
-        .map(|e| structure.q[*e as usize])
-        .collect();
-    let analysis = engine::Analysis::new(
-        &compact,
-        (compact.len() - 1) as NodeRef,
-        &local_q,
-        &Limits::until(deadline),
-    );
+    let Compiled {
+        local,
+        analysis,
+        local_of,
+    } = compiled;
     result.unavailability = analysis.outcome();
     let engine::Outcome::Exact(total) = analysis.outcome() else {
         return;
