@@ -418,8 +418,14 @@ impl Singles {
 }
 
 /// The largest own unavailability `q` with `evaluate(q) <= target`, for an
-/// `evaluate` that grows with `q`; `None` when even `q = 0` misses it.
-/// Bisection in log space keeps relative precision for tiny answers.
+/// `evaluate` that grows with `q` (a polynomial: the composed unavailability
+/// as a function of the dependency's own); `None` when even `q = 0` misses it.
+///
+/// Illinois false position on `[1e-18, 1]`: the function is close to linear in
+/// `q`, so about ten evaluations reach full precision (bisection in log space
+/// took 67). A step that does not halve the bracket is followed by a
+/// log-space bisection, so convergence is guaranteed. The answer is the
+/// bracket's feasible end once the bracket is within a few ulps.
 pub fn solve_required(evaluate: impl Fn(f64) -> f64, target: f64) -> Option<f64> {
     if evaluate(0.0) > target {
         return None;
@@ -427,19 +433,50 @@ pub fn solve_required(evaluate: impl Fn(f64) -> f64, target: f64) -> Option<f64>
     if evaluate(1.0) <= target {
         return Some(1.0);
     }
-    let (mut lo, mut hi) = (-18.0f64, 0.0f64);
-    if evaluate(10f64.powf(lo)) > target {
+    let (mut a, mut b) = (1e-18f64, 1.0f64);
+    let mut fa = evaluate(a) - target;
+    if fa > 0.0 {
         return Some(0.0);
     }
-    for _ in 0..64 {
-        let mid = 0.5 * (lo + hi);
-        if evaluate(10f64.powf(mid)) <= target {
-            lo = mid;
+    let mut fb = evaluate(b) - target;
+    // Which end moved last (Illinois: halve the other end's value when the same end stays).
+    let mut side = 0i8;
+    for _ in 0..200 {
+        if b - a <= 4.0 * f64::EPSILON * b || fa == 0.0 {
+            break;
+        }
+        let width = b - a;
+        let mut x = a + (b - a) * (-fa / (fb - fa));
+        if !(x > a && x < b) {
+            x = (a * b).sqrt();
+        }
+        let fx = evaluate(x) - target;
+        if fx <= 0.0 {
+            (a, fa) = (x, fx);
+            if side == -1 {
+                fb *= 0.5;
+            }
+            side = -1;
         } else {
-            hi = mid;
+            (b, fb) = (x, fx);
+            if side == 1 {
+                fa *= 0.5;
+            }
+            side = 1;
+        }
+        if b - a > 0.5 * width {
+            // Too slow: one bisection step in log space.
+            let m = (a * b).sqrt();
+            let fm = evaluate(m) - target;
+            if fm <= 0.0 {
+                (a, fa) = (m, fm);
+            } else {
+                (b, fb) = (m, fm);
+            }
+            side = 0;
         }
     }
-    Some(10f64.powf(lo))
+    Some(a)
 }
 
 #[cfg(test)]
@@ -452,5 +489,35 @@ mod tests {
         let q = solve_required(|q| 1e-4 + 0.5 * q, 1e-3).unwrap();
         assert!((q - 1.8e-3).abs() < 1e-12);
         assert_eq!(solve_required(|q| 2e-3 + q, 1e-3), None);
+    }
+
+    #[test]
+    fn false_position_matches_log_bisection_on_polynomials() {
+        // U(q) for a service over 1-of-n, 2-of-3 and 3-of-5 replica sets of one
+        // dependency, with some other unavailability `base` in series.
+        let cases: [(&dyn Fn(f64) -> f64, f64); 4] = [
+            (&|q: f64| 1e-5 + q.powi(3), 1e-4),
+            (&|q: f64| 1e-6 + 3.0 * q * q * (1.0 - q) + q.powi(3), 1e-4),
+            (
+                &|q: f64| 1e-7 + 10.0 * q.powi(3) * (1.0 - q).powi(2) + q.powi(5),
+                1e-5,
+            ),
+            (&|q: f64| 2e-4 + 0.9 * q, 3e-4),
+        ];
+        for (u, target) in cases {
+            let got = solve_required(u, target).unwrap();
+            let (mut lo, mut hi) = (-18.0f64, 0.0f64);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if u(10f64.powf(mid)) <= target {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let want = 10f64.powf(lo);
+            assert!(u(got) <= target);
+            assert!((got - want).abs() <= 1e-13 * want, "{got:e} vs {want:e}");
+        }
     }
 }
