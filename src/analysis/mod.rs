@@ -16,6 +16,10 @@ use structure::Structure;
 
 pub use detail::{Component, Consumer, Required};
 
+/// Share of `max_time` kept for the work after the exact method: bounds of
+/// the services left, budgets, and the caller's rendering.
+const RESERVE: f64 = 0.05;
+
 /// Which services get the detailed analysis (consumers, requirements, single
 /// points of failure); every service always gets its composed availability.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +133,9 @@ impl Analysis {
 /// Analyzes a model.
 pub fn analyze(model: &Model, options: &Options) -> Analysis {
     let start = Instant::now();
-    let deadline = start + options.max_time;
+    // The exact method stops early enough to leave time for the bounds of
+    // what is left and for rendering the report.
+    let deadline = start + options.max_time.mul_f64(1.0 - RESERVE);
     let structure = Structure::build(model);
     let wanted: Vec<bool> = model
         .services
@@ -162,32 +168,31 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     // modules, each shared module solved once. Light services first: see
     // `schedule`.
     let mut modules = modules::Modules::new(&structure.graph, &structure.q);
-    let left = schedule::rounds(
-        (0..model.services.len()).collect(),
-        deadline,
-        |i, limits| {
-            let root = structure.service_nodes[i];
-            if wanted[i] {
-                let compiled = detail::Compiled::new(&structure, root, limits);
-                let exact = compiled.outcome().is_exact();
-                if exact {
-                    detail::fill(
-                        model,
-                        &structure,
-                        &mut services[i],
-                        options,
-                        deadline,
-                        &compiled,
-                    );
-                }
-                exact
-            } else {
-                let outcome = modules.solve(root, limits);
-                services[i].unavailability = outcome;
-                outcome.is_exact()
+    let mut order: Vec<usize> = (0..model.services.len()).collect();
+    let paths = schedule::path_counts(&structure.graph);
+    schedule::lightest_first(&mut order, |i| structure.service_nodes[i], &paths);
+    let left = schedule::rounds(order, deadline, |i, limits| {
+        let root = structure.service_nodes[i];
+        if wanted[i] {
+            let compiled = detail::Compiled::new(&structure, root, limits);
+            let exact = compiled.outcome().is_exact();
+            if exact {
+                detail::fill(
+                    model,
+                    &structure,
+                    &mut services[i],
+                    options,
+                    deadline,
+                    &compiled,
+                );
             }
-        },
-    );
+            exact
+        } else {
+            let outcome = modules.solve(root, limits);
+            services[i].unavailability = outcome;
+            outcome.is_exact()
+        }
+    });
     // Whatever is not exact by the deadline: certified bounds, in one pass.
     if !left.is_empty() {
         let pass = modules.interval_pass();
