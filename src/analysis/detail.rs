@@ -101,7 +101,6 @@ pub fn fill(
     deadline: Instant,
     compiled: &Compiled,
 ) {
-    let root = structure.service_nodes[result.id.0 as usize];
     let Compiled {
         local,
         analysis,
@@ -120,7 +119,7 @@ pub fn fill(
             .filter_map(|e| local_of.get(e).map(|l| (*l, q)))
             .collect()
     };
-    let cone = structure.cone(root);
+    let cone = local.events(&structure.graph);
     let window = model.window.seconds;
 
     // Group the cone's events by component.
@@ -264,7 +263,6 @@ pub fn fill(
 /// the rest of the platform's graph.
 struct LocalCone {
     order: Vec<NodeRef>,
-    position: HashMap<NodeRef, usize>,
 }
 
 impl LocalCone {
@@ -281,8 +279,31 @@ impl LocalCone {
         // Children have smaller indices than their parents.
         let mut order: Vec<NodeRef> = seen.into_iter().collect();
         order.sort_unstable();
-        let position = order.iter().enumerate().map(|(i, v)| (*v, i)).collect();
-        LocalCone { order, position }
+        LocalCone { order }
+    }
+
+    /// The place of a node of the cone in `order` (a binary search: cheaper
+    /// than hashing on large cones).
+    fn position(&self, node: NodeRef) -> usize {
+        self.order
+            .binary_search(&node)
+            .expect("the children of a node of the cone are in the cone")
+    }
+
+    /// The events of the cone, each once, in ascending order (as
+    /// [`Structure::cone`], without a walk over the whole graph).
+    fn events(&self, graph: &FaultGraph) -> Vec<EventId> {
+        let mut events: Vec<EventId> = self
+            .order
+            .iter()
+            .filter_map(|v| match graph.gate(*v) {
+                Gate::Event(e) => Some(*e),
+                _ => None,
+            })
+            .collect();
+        events.sort_unstable();
+        events.dedup();
+        events
     }
 
     /// A copy of the cone as a graph of its own (the root is its last node),
@@ -291,7 +312,7 @@ impl LocalCone {
         let mut out = FaultGraph::new();
         let mut events = Vec::new();
         let mut event_ids: HashMap<EventId, EventId> = HashMap::new();
-        let remap = |c: &Vec<NodeRef>| c.iter().map(|c| self.position[c] as NodeRef).collect();
+        let remap = |c: &Vec<NodeRef>| c.iter().map(|c| self.position(*c) as NodeRef).collect();
         for v in &self.order {
             let gate = match graph.gate(*v) {
                 Gate::Event(e) => Gate::Event(*event_ids.entry(*e).or_insert_with(|| {
@@ -348,7 +369,7 @@ impl LocalCone {
             let set = if m == 0 {
                 Singles::All
             } else {
-                let kids: Vec<&Singles> = of.iter().map(|c| &sets[self.position[c]]).collect();
+                let kids: Vec<&Singles> = of.iter().map(|c| &sets[self.position(*c)]).collect();
                 Singles::at_least(m, &kids)
             };
             sets.push(set);
@@ -359,7 +380,7 @@ impl LocalCone {
     /// Whether the root is up with exactly the events in `down` down.
     fn is_up(&self, graph: &FaultGraph, down: &[EventId]) -> bool {
         let mut up = vec![false; self.order.len()];
-        let child = |up: &[bool], c: &NodeRef| up[self.position[c]];
+        let child = |up: &[bool], c: &NodeRef| up[self.position(*c)];
         for (i, v) in self.order.iter().enumerate() {
             up[i] = match graph.gate(*v) {
                 Gate::Event(e) => !down.contains(e),
