@@ -52,35 +52,60 @@ const YEAR_SECONDS: f64 = 365.0 * 86400.0;
 /// Most components in a cone for which pairs are searched.
 const MAX_PAIR_CONE: usize = 60;
 
-/// Solves one service and fills its detail (no detail when its number is
-/// not exact).
+/// One service's structure function compiled over a compact copy of its own
+/// cone (the engine's work is then proportional to the cone, not to the whole
+/// platform's graph), kept for the detail.
+pub struct Compiled {
+    local: LocalCone,
+    analysis: engine::Analysis,
+    /// The local id of each global event of the cone.
+    local_of: HashMap<EventId, EventId>,
+}
+
+impl Compiled {
+    /// Compiles and solves the service whose node is `root`, within `limits`.
+    pub fn new(structure: &Structure, root: NodeRef, limits: &Limits) -> Compiled {
+        let local = LocalCone::new(&structure.graph, root);
+        let (compact, local_events) = local.compact(&structure.graph);
+        let local_of = local_events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (*e, i as EventId))
+            .collect();
+        let local_q: Vec<f64> = local_events
+            .iter()
+            .map(|e| structure.q[*e as usize])
+            .collect();
+        let analysis =
+            engine::Analysis::new(&compact, (compact.len() - 1) as NodeRef, &local_q, limits);
+        Compiled {
+            local,
+            analysis,
+            local_of,
+        }
+    }
+
+    /// The service's unavailability: exact, or bounds when the limits were hit.
+    pub fn outcome(&self) -> engine::Outcome {
+        self.analysis.outcome()
+    }
+}
+
+/// Sets the unavailability of a compiled service and, when it is exact, its
+/// detail (consumers, requirements, failure points) within `deadline`.
 pub fn fill(
     model: &Model,
     structure: &Structure,
     result: &mut ServiceResult,
     options: &Options,
     deadline: Instant,
+    compiled: &Compiled,
 ) {
-    let root = structure.service_nodes[result.id.0 as usize];
-    // Solve over a compact copy of the service's own cone: the engine's work
-    // is then proportional to the cone, not to the whole platform's graph.
-    let local = LocalCone::new(&structure.graph, root);
-    let (compact, local_events) = local.compact(&structure.graph);
-    let local_of: HashMap<EventId, EventId> = local_events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (*e, i as EventId))
-        .collect();
-    let local_q: Vec<f64> = local_events
-        .iter()
-        .map(|e| structure.q[*e as usize])
-        .collect();
-    let analysis = engine::Analysis::new(
-        &compact,
-        (compact.len() - 1) as NodeRef,
-        &local_q,
-        &Limits::until(deadline),
-    );
+    let Compiled {
+        local,
+        analysis,
+        local_of,
+    } = compiled;
     result.unavailability = analysis.outcome();
     let engine::Outcome::Exact(total) = analysis.outcome() else {
         return;
@@ -94,7 +119,7 @@ pub fn fill(
             .filter_map(|e| local_of.get(e).map(|l| (*l, q)))
             .collect()
     };
-    let cone = structure.cone(root);
+    let cone = local.events(&structure.graph);
     let window = model.window.seconds;
 
     // Group the cone's events by component.
@@ -238,7 +263,6 @@ pub fn fill(
 /// the rest of the platform's graph.
 struct LocalCone {
     order: Vec<NodeRef>,
-    position: HashMap<NodeRef, usize>,
 }
 
 impl LocalCone {
@@ -255,8 +279,31 @@ impl LocalCone {
         // Children have smaller indices than their parents.
         let mut order: Vec<NodeRef> = seen.into_iter().collect();
         order.sort_unstable();
-        let position = order.iter().enumerate().map(|(i, v)| (*v, i)).collect();
-        LocalCone { order, position }
+        LocalCone { order }
+    }
+
+    /// The place of a node of the cone in `order` (a binary search: cheaper
+    /// than hashing on large cones).
+    fn position(&self, node: NodeRef) -> usize {
+        self.order
+            .binary_search(&node)
+            .expect("the children of a node of the cone are in the cone")
+    }
+
+    /// The events of the cone, each once, in ascending order (as
+    /// [`Structure::cone`], without a walk over the whole graph).
+    fn events(&self, graph: &FaultGraph) -> Vec<EventId> {
+        let mut events: Vec<EventId> = self
+            .order
+            .iter()
+            .filter_map(|v| match graph.gate(*v) {
+                Gate::Event(e) => Some(*e),
+                _ => None,
+            })
+            .collect();
+        events.sort_unstable();
+        events.dedup();
+        events
     }
 
     /// A copy of the cone as a graph of its own (the root is its last node),
@@ -265,7 +312,7 @@ impl LocalCone {
         let mut out = FaultGraph::new();
         let mut events = Vec::new();
         let mut event_ids: HashMap<EventId, EventId> = HashMap::new();
-        let remap = |c: &Vec<NodeRef>| c.iter().map(|c| self.position[c] as NodeRef).collect();
+        let remap = |c: &Vec<NodeRef>| c.iter().map(|c| self.position(*c) as NodeRef).collect();
         for v in &self.order {
             let gate = match graph.gate(*v) {
                 Gate::Event(e) => Gate::Event(*event_ids.entry(*e).or_insert_with(|| {
@@ -322,7 +369,7 @@ impl LocalCone {
             let set = if m == 0 {
                 Singles::All
             } else {
-                let kids: Vec<&Singles> = of.iter().map(|c| &sets[self.position[c]]).collect();
+                let kids: Vec<&Singles> = of.iter().map(|c| &sets[self.position(*c)]).collect();
                 Singles::at_least(m, &kids)
             };
             sets.push(set);
@@ -333,7 +380,7 @@ impl LocalCone {
     /// Whether the root is up with exactly the events in `down` down.
     fn is_up(&self, graph: &FaultGraph, down: &[EventId]) -> bool {
         let mut up = vec![false; self.order.len()];
-        let child = |up: &[bool], c: &NodeRef| up[self.position[c]];
+        let child = |up: &[bool], c: &NodeRef| up[self.position(*c)];
         for (i, v) in self.order.iter().enumerate() {
             up[i] = match graph.gate(*v) {
                 Gate::Event(e) => !down.contains(e),
@@ -392,8 +439,14 @@ impl Singles {
 }
 
 /// The largest own unavailability `q` with `evaluate(q) <= target`, for an
-/// `evaluate` that grows with `q`; `None` when even `q = 0` misses it.
-/// Bisection in log space keeps relative precision for tiny answers.
+/// `evaluate` that grows with `q` (a polynomial: the composed unavailability
+/// as a function of the dependency's own); `None` when even `q = 0` misses it.
+///
+/// Illinois false position on `[1e-18, 1]`: the function is close to linear in
+/// `q`, so about ten evaluations reach full precision (bisection in log space
+/// took 67). A step that does not halve the bracket is followed by a
+/// log-space bisection, so convergence is guaranteed. The answer is the
+/// bracket's feasible end once the bracket is within a few ulps.
 pub fn solve_required(evaluate: impl Fn(f64) -> f64, target: f64) -> Option<f64> {
     if evaluate(0.0) > target {
         return None;
@@ -401,19 +454,50 @@ pub fn solve_required(evaluate: impl Fn(f64) -> f64, target: f64) -> Option<f64>
     if evaluate(1.0) <= target {
         return Some(1.0);
     }
-    let (mut lo, mut hi) = (-18.0f64, 0.0f64);
-    if evaluate(10f64.powf(lo)) > target {
+    let (mut a, mut b) = (1e-18f64, 1.0f64);
+    let mut fa = evaluate(a) - target;
+    if fa > 0.0 {
         return Some(0.0);
     }
-    for _ in 0..64 {
-        let mid = 0.5 * (lo + hi);
-        if evaluate(10f64.powf(mid)) <= target {
-            lo = mid;
+    let mut fb = evaluate(b) - target;
+    // Which end moved last (Illinois: halve the other end's value when the same end stays).
+    let mut side = 0i8;
+    for _ in 0..200 {
+        if b - a <= 4.0 * f64::EPSILON * b || fa == 0.0 {
+            break;
+        }
+        let width = b - a;
+        let mut x = a + (b - a) * (-fa / (fb - fa));
+        if !(x > a && x < b) {
+            x = (a * b).sqrt();
+        }
+        let fx = evaluate(x) - target;
+        if fx <= 0.0 {
+            (a, fa) = (x, fx);
+            if side == -1 {
+                fb *= 0.5;
+            }
+            side = -1;
         } else {
-            hi = mid;
+            (b, fb) = (x, fx);
+            if side == 1 {
+                fa *= 0.5;
+            }
+            side = 1;
+        }
+        if b - a > 0.5 * width {
+            // Too slow: one bisection step in log space.
+            let m = (a * b).sqrt();
+            let fm = evaluate(m) - target;
+            if fm <= 0.0 {
+                (a, fa) = (m, fm);
+            } else {
+                (b, fb) = (m, fm);
+            }
+            side = 0;
         }
     }
-    Some(10f64.powf(lo))
+    Some(a)
 }
 
 #[cfg(test)]
@@ -426,5 +510,35 @@ mod tests {
         let q = solve_required(|q| 1e-4 + 0.5 * q, 1e-3).unwrap();
         assert!((q - 1.8e-3).abs() < 1e-12);
         assert_eq!(solve_required(|q| 2e-3 + q, 1e-3), None);
+    }
+
+    #[test]
+    fn false_position_matches_log_bisection_on_polynomials() {
+        // U(q) for a service over 1-of-n, 2-of-3 and 3-of-5 replica sets of one
+        // dependency, with some other unavailability `base` in series.
+        let cases: [(&dyn Fn(f64) -> f64, f64); 4] = [
+            (&|q: f64| 1e-5 + q.powi(3), 1e-4),
+            (&|q: f64| 1e-6 + 3.0 * q * q * (1.0 - q) + q.powi(3), 1e-4),
+            (
+                &|q: f64| 1e-7 + 10.0 * q.powi(3) * (1.0 - q).powi(2) + q.powi(5),
+                1e-5,
+            ),
+            (&|q: f64| 2e-4 + 0.9 * q, 3e-4),
+        ];
+        for (u, target) in cases {
+            let got = solve_required(u, target).unwrap();
+            let (mut lo, mut hi) = (-18.0f64, 0.0f64);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if u(10f64.powf(mid)) <= target {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let want = 10f64.powf(lo);
+            assert!(u(got) <= target);
+            assert!((got - want).abs() <= 1e-13 * want, "{got:e} vs {want:e}");
+        }
     }
 }

@@ -5,15 +5,20 @@
 pub mod detail;
 pub mod engine;
 pub mod modules;
+pub mod schedule;
 pub mod structure;
 
 use std::time::{Duration, Instant};
 
 use crate::model::{DomainId, LayerId, Model, ServiceId};
-use engine::{Limits, Outcome};
+use engine::Outcome;
 use structure::Structure;
 
 pub use detail::{Component, Consumer, Required};
+
+/// Share of `max_time` kept for the work after the exact method: bounds of
+/// the services left, budgets, and the caller's rendering.
+const RESERVE: f64 = 0.05;
 
 /// Which services get the detailed analysis (consumers, requirements, single
 /// points of failure); every service always gets its composed availability.
@@ -128,7 +133,9 @@ impl Analysis {
 /// Analyzes a model.
 pub fn analyze(model: &Model, options: &Options) -> Analysis {
     let start = Instant::now();
-    let deadline = start + options.max_time;
+    // The exact method stops early enough to leave time for the bounds of
+    // what is left and for rendering the report.
+    let deadline = start + options.max_time.mul_f64(1.0 - RESERVE);
     let structure = Structure::build(model);
     let wanted: Vec<bool> = model
         .services
@@ -140,55 +147,65 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
             Detail::Only(ids) => ids.contains(&ServiceId(i as u32)),
         })
         .collect();
-    // Services shown in detail are solved once, by the detail pass (which
-    // needs the compiled function anyway); the rest in one batch that solves
-    // each shared module once.
-    let batch_roots: Vec<_> = (0..model.services.len())
-        .filter(|i| !wanted[*i])
-        .map(|i| structure.service_nodes[i])
-        .collect();
-    let mut batch = modules::unavailability(
-        &structure.graph,
-        &batch_roots,
-        &structure.q,
-        &Limits::until(deadline),
-    )
-    .into_iter();
     let window = model.window.seconds;
-    let mut late_bounds: Option<Vec<(f64, f64)>> = None;
-    let mut services = Vec::with_capacity(model.services.len());
-    for (i, &wanted) in wanted.iter().enumerate() {
-        let id = ServiceId(i as u32);
-        let service = model.service(id);
-        let root = structure.service_nodes[i];
-        let mut result = ServiceResult {
-            id,
-            unavailability: Outcome::Exact(0.0),
+    let mut services: Vec<ServiceResult> = (0..model.services.len())
+        .map(|i| ServiceResult {
+            id: ServiceId(i as u32),
+            unavailability: Outcome::Bounds {
+                lower: 0.0,
+                upper: 1.0,
+            },
             budget: None,
             detailed: false,
             consumers: Vec::new(),
             required: Vec::new(),
             single_points_of_failure: Vec::new(),
             double_points_of_failure: Vec::new(),
-        };
-        if !wanted {
-            result.unavailability = batch.next().unwrap_or(Outcome::Bounds {
-                lower: 0.0,
-                upper: 1.0,
-            });
-        } else if Instant::now() < deadline {
-            detail::fill(model, &structure, &mut result, options, deadline);
+        })
+        .collect();
+    // Services shown in detail are solved over their own cone (the detail
+    // needs the compiled function); the others through the platform's
+    // modules, each shared module solved once. Light services first: see
+    // `schedule`.
+    let mut modules = modules::Modules::new(&structure.graph, &structure.q);
+    let mut order: Vec<usize> = (0..model.services.len()).collect();
+    let paths = schedule::path_counts(&structure.graph);
+    schedule::lightest_first(&mut order, |i| structure.service_nodes[i], &paths);
+    let left = schedule::rounds(order, deadline, |i, limits| {
+        let root = structure.service_nodes[i];
+        if wanted[i] {
+            let compiled = detail::Compiled::new(&structure, root, limits);
+            let exact = compiled.outcome().is_exact();
+            if exact {
+                detail::fill(
+                    model,
+                    &structure,
+                    &mut services[i],
+                    options,
+                    deadline,
+                    &compiled,
+                );
+            }
+            exact
         } else {
-            let pass = late_bounds.get_or_insert_with(|| {
-                modules::interval_pass(&structure.graph, &structure.q, &Default::default())
-            });
-            let (lower, upper) = pass[root as usize];
-            result.unavailability = if lower == upper {
+            let outcome = modules.solve(root, limits);
+            services[i].unavailability = outcome;
+            outcome.is_exact()
+        }
+    });
+    // Whatever is not exact by the deadline: certified bounds, in one pass.
+    if !left.is_empty() {
+        let pass = modules.interval_pass();
+        for i in left {
+            let (lower, upper) = pass[structure.service_nodes[i] as usize];
+            services[i].unavailability = if lower == upper {
                 Outcome::Exact(lower)
             } else {
                 Outcome::Bounds { lower, upper }
             };
         }
+    }
+    for (result, service) in services.iter_mut().zip(&model.services) {
         let outcome = result.unavailability;
         result.budget = service.slo.map(|(slo, _)| {
             let budget_seconds = slo.down * window;
@@ -199,7 +216,6 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
                 slack_seconds: budget_seconds - expected,
             }
         });
-        services.push(result);
     }
     let layers = model
         .layers

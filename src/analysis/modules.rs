@@ -98,51 +98,132 @@ pub fn modules(graph: &FaultGraph) -> Vec<bool> {
     module
 }
 
-/// The unavailability of every root, computing each module once.
+/// The platform's graph with its modules, solved on demand and remembered,
+/// so that each shared module is solved once however many services sit above
+/// it.
+pub struct Modules<'a> {
+    graph: &'a FaultGraph,
+    q: &'a [f64],
+    module: Vec<bool>,
+    /// Solved modules (and roots that are modules); after a failed attempt,
+    /// nothing is remembered, so a later attempt with larger limits retries.
+    solved: HashMap<NodeRef, Outcome>,
+    /// Visit marks of the walk below a root, by generation.
+    mark: Vec<u32>,
+    generation: u32,
+}
+
+impl<'a> Modules<'a> {
+    /// Finds the modules of `graph`, whose event `e` is down with probability `q[e]`.
+    pub fn new(graph: &'a FaultGraph, q: &'a [f64]) -> Self {
+        Modules {
+            graph,
+            q,
+            module: modules(graph),
+            solved: HashMap::new(),
+            mark: vec![0; graph.len()],
+            generation: 0,
+        }
+    }
+
+    /// The outcome of `node` if it was solved already.
+    pub fn known(&self, node: NodeRef) -> Option<Outcome> {
+        self.solved.get(&node).copied()
+    }
+
+    /// Solves `root` within `limits`, first solving the modules below it that
+    /// are not solved yet (bottom up). With [`Limits::attempt`], only exact
+    /// results are remembered, and a root above a module that is not exact
+    /// gets the trivial bounds `[0, 1]` (the caller retries, or bounds it with
+    /// [`Modules::interval_pass`]); otherwise bounded modules are remembered
+    /// and carried into the bounds of the roots above them.
+    pub fn solve(&mut self, root: NodeRef, limits: &Limits) -> Outcome {
+        if let Some(o) = self.known(root) {
+            return o;
+        }
+        let below = self.unsolved_below(root);
+        let expired = || limits.deadline.is_some_and(|d| Instant::now() >= d);
+        for v in below {
+            if expired() {
+                return self.late(root);
+            }
+            let o = solve(self.graph, v, self.q, &self.module, &self.solved, limits);
+            if limits.attempt && !o.is_exact() {
+                return Outcome::Bounds {
+                    lower: 0.0,
+                    upper: 1.0,
+                };
+            }
+            self.solved.insert(v, o);
+        }
+        if expired() {
+            return self.late(root);
+        }
+        let o = solve(self.graph, root, self.q, &self.module, &self.solved, limits);
+        if self.module[root as usize] && (o.is_exact() || !limits.attempt) {
+            self.solved.insert(root, o);
+        }
+        o
+    }
+
+    /// Certified bounds on every node, from the modules solved so far (see
+    /// [`interval_pass`]).
+    pub fn interval_pass(&self) -> Vec<(f64, f64)> {
+        interval_pass(self.graph, self.q, &self.solved)
+    }
+
+    /// Bounds of `root` from one interval pass, once time has run out.
+    fn late(&self, root: NodeRef) -> Outcome {
+        to_outcome(self.interval_pass()[root as usize])
+    }
+
+    /// The modules strictly below `root` that are not solved yet, in
+    /// ascending order (each one's own sub-modules before it).
+    fn unsolved_below(&mut self, root: NodeRef) -> Vec<NodeRef> {
+        self.generation += 1;
+        let generation = self.generation;
+        let mut below = Vec::new();
+        let mut stack: Vec<NodeRef> = children(self.graph.gate(root)).to_vec();
+        while let Some(v) = stack.pop() {
+            let seen = &mut self.mark[v as usize];
+            if *seen == generation {
+                continue;
+            }
+            *seen = generation;
+            if self.solved.contains_key(&v) {
+                continue;
+            }
+            if self.module[v as usize] {
+                below.push(v);
+            }
+            stack.extend_from_slice(children(self.graph.gate(v)));
+        }
+        below.sort_unstable();
+        below
+    }
+}
+
+/// The unavailability of every root, computing each module once. Once the
+/// deadline has passed, every remaining root is bounded from one bottom-up
+/// interval pass.
 pub fn unavailability(
     graph: &FaultGraph,
     roots: &[NodeRef],
     q: &[f64],
     limits: &Limits,
 ) -> Vec<Outcome> {
-    let module = modules(graph);
-    let mut solved: HashMap<NodeRef, Outcome> = HashMap::new();
-    // Modules below the roots, bottom up (ascending index), then the roots.
-    let mut needed = vec![false; graph.len()];
-    let mut stack: Vec<NodeRef> = roots.to_vec();
-    while let Some(v) = stack.pop() {
-        if std::mem::replace(&mut needed[v as usize], true) {
-            continue;
-        }
-        stack.extend_from_slice(children(graph.gate(v)));
-    }
+    let mut modules = Modules::new(graph, q);
     let expired = || limits.deadline.is_some_and(|d| Instant::now() >= d);
-    // Once time has run out, one bottom-up pass bounds every node at once.
     let mut after_deadline: Option<Vec<(f64, f64)>> = None;
-    for v in 0..graph.len() {
-        if needed[v] && module[v] {
-            let outcome = if let Some(pass) = &after_deadline {
-                to_outcome(pass[v])
-            } else if expired() {
-                let pass = interval_pass(graph, q, &solved);
-                let outcome = to_outcome(pass[v]);
-                after_deadline = Some(pass);
-                outcome
-            } else {
-                solve(graph, v as NodeRef, q, &module, &solved, limits)
-            };
-            solved.insert(v as NodeRef, outcome);
-        }
-    }
     let mut out = Vec::with_capacity(roots.len());
     for &r in roots {
-        let outcome = match solved.get(&r) {
-            Some(o) => *o,
+        let outcome = match modules.known(r) {
+            Some(o) => o,
             None if after_deadline.is_some() || expired() => {
-                let pass = after_deadline.get_or_insert_with(|| interval_pass(graph, q, &solved));
+                let pass = after_deadline.get_or_insert_with(|| modules.interval_pass());
                 to_outcome(pass[r as usize])
             }
-            None => solve(graph, r, q, &module, &solved, limits),
+            None => modules.solve(r, limits),
         };
         out.push(outcome);
     }

@@ -41,6 +41,10 @@ pub struct Limits {
     /// Most BDD nodes one module may create (garbage included); without a deadline, this
     /// also scales the work spent tightening bounds.
     pub max_nodes: Option<usize>,
+    /// An attempt that the caller will retry with larger limits: a module over the limits
+    /// gets its one-pass bounds at once (no time spent tightening them), and the whole
+    /// deadline goes to the exact method.
+    pub attempt: bool,
 }
 
 impl Limits {
@@ -54,6 +58,17 @@ impl Limits {
         Limits {
             deadline: Some(deadline),
             max_nodes: None,
+            attempt: false,
+        }
+    }
+
+    /// An exact attempt of at most `max_nodes` BDD nodes per module (`None`: no cap) before
+    /// `deadline`, to be retried with a larger cap when it fails (see [`Limits::attempt`]).
+    pub fn attempt(deadline: Instant, max_nodes: Option<usize>) -> Self {
+        Limits {
+            deadline: Some(deadline),
+            max_nodes,
+            attempt: true,
         }
     }
 }
@@ -142,6 +157,9 @@ enum Top {
 
 /// Work budget of the bound tightening when no deadline is given.
 fn bound_budget(limits: &Limits) -> u64 {
+    if limits.attempt {
+        return 0;
+    }
     match (limits.deadline, limits.max_nodes) {
         (None, Some(n)) => (n as u64).saturating_mul(64),
         _ => u64::MAX,
@@ -183,9 +201,10 @@ impl Analysis {
         limits: &Limits,
     ) -> Analysis {
         let start = Instant::now();
+        let share = if limits.attempt { 1.0 } else { EXACT_SHARE };
         let exact_deadline = limits
             .deadline
-            .map(|d| start + d.saturating_duration_since(start).mul_f64(EXACT_SHARE));
+            .map(|d| start + d.saturating_duration_since(start).mul_f64(share));
         let prep = prep::prepare(graph, root);
         let mut a = Analysis {
             probs: q.iter().map(|&x| (x, 1.0 - x)).collect(),

@@ -337,6 +337,7 @@ fn random_dags_bounds_contain_exact() {
         let limits = Limits {
             deadline: None,
             max_nodes: Some(2 + rng.below(12)),
+            attempt: rng.below(2) == 0,
         };
         let out = unavailability(&g, &roots, &q, &limits);
         for (i, &root) in roots.iter().enumerate() {
@@ -407,6 +408,7 @@ fn bounds_are_tight_on_a_wide_shared_model() {
     let limits = Limits {
         deadline: None,
         max_nodes: Some(3),
+        attempt: false,
     };
     match unavailability(&g, &[top], &q, &limits)[0] {
         Outcome::Bounds { lower, upper } => {
