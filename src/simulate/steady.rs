@@ -77,29 +77,17 @@ pub struct Steady<'a> {
     slack: Vec<u32>,
     /// Per event: whether it is wide (simulated apart).
     wide: Vec<bool>,
-    /// The mean number of failed events per trial.
-    failures_per_trial: f64,
-}
-
-/// One node's state in the word being evaluated, kept together so that a
-/// visit touches one cache line.
-#[derive(Clone, Copy)]
-struct Cell {
-    /// The node's word.
-    value: u64,
-    /// How many of its children changed in this word (while it is queued).
-    count: u32,
-    /// The exclusive or of their indices: the child itself when only one
-    /// changed.
-    xor: u32,
 }
 
 /// The per-thread state of word evaluation.
 struct Scratch {
-    /// Per node: its word, and what changed below it.
-    cells: Vec<Cell>,
+    values: Vec<u64>,
     touched: Vec<bool>,
     touched_list: Vec<u32>,
+    /// Per queued node: how many of its children changed in this word, and
+    /// the exclusive or of their indices (the child itself when only one
+    /// changed).
+    changed: Vec<(u32, u32)>,
     /// Nodes waiting for evaluation, as a bit set scanned upwards: parents
     /// have larger indices than children, so one upward sweep per word
     /// evaluates every queued node after all its queued children.
@@ -144,7 +132,6 @@ impl<'a> Steady<'a> {
             baseline,
             slack,
             wide: vec![false; q.len()],
-            failures_per_trial: q.iter().map(|q| q.clamp(0.0, 1.0)).sum(),
         };
         // The work of each failure alone, widest first, while the share lasts.
         let mut scratch = steady.scratch();
@@ -172,27 +159,13 @@ impl<'a> Steady<'a> {
         steady
     }
 
-    /// Room for the failures of `trials` trials: their mean plus a margin
-    /// of many standard deviations, so that the list rarely grows.
-    fn expected_hits(&self, trials: u64) -> usize {
-        let mean = trials as f64 * self.failures_per_trial;
-        (mean + 8.0 * mean.sqrt() + 64.0) as usize
-    }
-
     fn scratch(&self) -> Scratch {
         let n = self.circuit.len();
         Scratch {
-            cells: self
-                .baseline
-                .iter()
-                .map(|&value| Cell {
-                    value,
-                    count: 0,
-                    xor: 0,
-                })
-                .collect(),
+            values: self.baseline.clone(),
             touched: vec![false; n],
             touched_list: Vec::new(),
+            changed: vec![(0, 0); n],
             queued: vec![0; n.div_ceil(64)],
         }
     }
@@ -202,7 +175,7 @@ impl<'a> Steady<'a> {
         let trials = trials.min(BLOCK_TRIALS);
         let words = trials.div_ceil(64) as usize;
         // Failures of every event, as (trial, event), bucketed by word.
-        let mut hits: Vec<(u32, u32)> = Vec::with_capacity(self.expected_hits(trials));
+        let mut hits: Vec<(u32, u32)> = Vec::new();
         for (e, &log_up) in self.log_up.iter().enumerate() {
             if log_up == 0.0 {
                 continue;
@@ -306,14 +279,14 @@ impl<'a> Steady<'a> {
                     s.touched[node as usize] = true;
                     s.touched_list.push(node);
                     for &p in c.parents(node) {
-                        let cell = &mut s.cells[p as usize];
-                        cell.count += 1;
-                        cell.xor ^= node;
+                        let changed = &mut s.changed[p as usize];
+                        changed.0 += 1;
+                        changed.1 ^= node;
                         s.queued[p as usize >> 6] |= 1 << (p & 63);
                         lowest = lowest.min(p as usize >> 6);
                     }
                 }
-                s.cells[node as usize].value &= !(1 << lane);
+                s.values[node as usize] &= !(1 << lane);
             }
         }
         let mut slot = lowest;
@@ -326,9 +299,7 @@ impl<'a> Steady<'a> {
             let node = (slot << 6 | bits.trailing_zeros() as usize) as u32;
             s.queued[slot] &= bits - 1;
             let n = node as usize;
-            let cell = &mut s.cells[n];
-            let (count, child) = (cell.count, cell.xor);
-            (cell.count, cell.xor) = (0, 0);
+            let (count, child) = std::mem::take(&mut s.changed[n]);
             let slack = self.slack[n];
             // Within its slack, a gate up with everything up stays up.
             if count <= slack {
@@ -337,21 +308,21 @@ impl<'a> Steady<'a> {
             // One changed child of a gate that needs every child up (as
             // all others are): the gate follows that child.
             let new = if count == 1 && slack == 0 {
-                s.cells[child as usize].value
+                s.values[child as usize]
             } else {
-                self.evaluate(node, &s.cells)
+                self.evaluate(node, &s.values)
             };
-            if new == s.cells[n].value {
+            if new == s.values[n] {
                 continue;
             }
-            s.cells[n].value = new;
+            s.values[n] = new;
             if !std::mem::replace(&mut s.touched[n], true) {
                 s.touched_list.push(node);
             }
             for &p in c.parents(node) {
-                let cell = &mut s.cells[p as usize];
-                cell.count += 1;
-                cell.xor ^= node;
+                let changed = &mut s.changed[p as usize];
+                changed.0 += 1;
+                changed.1 ^= node;
                 s.queued[p as usize >> 6] |= 1 << (p & 63);
             }
         }
@@ -363,23 +334,23 @@ impl<'a> Steady<'a> {
     fn settle(&self, mask: u64, s: &mut Scratch, down: &mut [u64]) {
         for node in s.touched_list.drain(..) {
             let n = node as usize;
-            let lanes = u64::from((!s.cells[n].value & self.baseline[n] & mask).count_ones());
+            let lanes = u64::from((!s.values[n] & self.baseline[n] & mask).count_ones());
             if lanes != 0 {
                 for &i in &self.root_index[n] {
                     down[i as usize] += lanes;
                 }
             }
-            s.cells[n].value = self.baseline[n];
+            s.values[n] = self.baseline[n];
             s.touched[n] = false;
         }
     }
 
     /// The word of a gate from its children's words.
     #[inline]
-    fn evaluate(&self, node: u32, values: &[Cell]) -> u64 {
+    fn evaluate(&self, node: u32, values: &[u64]) -> u64 {
         let c = self.circuit;
         match c.nodes[node as usize] {
-            Node::Event(_) => values[node as usize].value,
+            Node::Event(_) => values[node as usize],
             Node::Const(b) => {
                 if b {
                     !0
@@ -395,18 +366,11 @@ impl<'a> Steady<'a> {
                 } else if k > n {
                     0
                 } else if k == n {
-                    children
-                        .iter()
-                        .fold(!0, |acc, &x| acc & values[x as usize].value)
+                    children.iter().fold(!0, |acc, &x| acc & values[x as usize])
                 } else if k == 1 {
-                    children
-                        .iter()
-                        .fold(0, |acc, &x| acc | values[x as usize].value)
+                    children.iter().fold(0, |acc, &x| acc | values[x as usize])
                 } else {
-                    !at_least(
-                        n - k + 1,
-                        children.iter().map(|&x| !values[x as usize].value),
-                    )
+                    !at_least(n - k + 1, children.iter().map(|&x| !values[x as usize]))
                 }
             }
         }
