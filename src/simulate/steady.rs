@@ -276,15 +276,9 @@ impl<'a> Steady<'a> {
         for &(lane, e) in hits {
             for &node in c.event_nodes(e) {
                 if !s.touched[node as usize] {
-                    s.touched[node as usize] = true;
-                    s.touched_list.push(node);
-                    for &p in c.parents(node) {
-                        let changed = &mut s.changed[p as usize];
-                        changed.0 += 1;
-                        changed.1 ^= node;
-                        s.queued[p as usize >> 6] |= 1 << (p & 63);
-                        lowest = lowest.min(p as usize >> 6);
-                    }
+                    self.mark_changed(node, s);
+                    // Its parents come after it.
+                    lowest = lowest.min(node as usize >> 6);
                 }
                 s.values[node as usize] &= !(1 << lane);
             }
@@ -316,17 +310,25 @@ impl<'a> Steady<'a> {
                 continue;
             }
             s.values[n] = new;
-            if !std::mem::replace(&mut s.touched[n], true) {
-                s.touched_list.push(node);
-            }
-            for &p in c.parents(node) {
-                let changed = &mut s.changed[p as usize];
-                changed.0 += 1;
-                changed.1 ^= node;
-                s.queued[p as usize >> 6] |= 1 << (p & 63);
-            }
+            // A gate is swept once per word, so this is its first change.
+            self.mark_changed(node, s);
         }
         s.touched_list.len()
+    }
+
+    /// Records the first change of `node` in the word: it is listed for
+    /// [`Steady::settle`], and each parent counts it and is queued.
+    #[inline]
+    fn mark_changed(&self, node: u32, s: &mut Scratch) {
+        debug_assert!(!s.touched[node as usize]);
+        s.touched[node as usize] = true;
+        s.touched_list.push(node);
+        for &p in self.circuit.parents(node) {
+            let changed = &mut s.changed[p as usize];
+            changed.0 += 1;
+            changed.1 ^= node;
+            s.queued[p as usize >> 6] |= 1 << (p & 63);
+        }
     }
 
     /// Counts, in the lanes of `mask`, the tracked roots the last
