@@ -36,7 +36,33 @@ impl Counts {
     }
 }
 
+/// Events whose failure alone changes at least this many nodes may be
+/// simulated apart (see [`Steady`]).
+pub const WIDE_WORK: usize = 128;
+
+/// The most probability of failure, summed over the wide events, that is
+/// simulated apart: it bounds the share of trials that take the separate
+/// pass.
+pub const WIDE_SHARE: f64 = 1.0 / 16.0;
+
 /// The steady-state simulator of one circuit.
+///
+/// Each 64-trial word starts from the all-up state; the failed events of the
+/// word are applied and only their parents are queued. A gate that is up
+/// with everything up stays up while no more of its children have changed
+/// than its *slack* (children up with everything up, minus those it needs),
+/// so it is skipped without reading a child; a gate that is down with
+/// everything up stays down. Almost every failure thus costs its event node
+/// and one or two gates.
+///
+/// *Wide* events (domains: a zone under thousands of instances) would flip
+/// thousands of gates in every word holding one of their failures. The
+/// trials in which a wide event fails are rare (their probabilities sum to
+/// at most [`WIDE_SHARE`]), so they are taken out of their words (their
+/// lanes are not counted there) and gathered, 64 at a time, into words of
+/// their own, where every event of theirs is applied. Each trial is still
+/// counted once, with the same draws: the counts are those of a plain
+/// word-by-word evaluation.
 pub struct Steady<'a> {
     circuit: &'a Circuit,
     /// ln(1 - q) of each event (0 when it never fails).
@@ -46,6 +72,26 @@ pub struct Steady<'a> {
     /// For each node, the tracked roots it is (indices into `roots`).
     root_index: Vec<Vec<u32>>,
     baseline: Vec<u64>,
+    /// Per node: how many children may change before it can change
+    /// (`u32::MAX` for nodes down with everything up: they never change).
+    slack: Vec<u32>,
+    /// Per event: whether it is wide (simulated apart).
+    wide: Vec<bool>,
+}
+
+/// The per-thread state of word evaluation.
+struct Scratch {
+    values: Vec<u64>,
+    touched: Vec<bool>,
+    touched_list: Vec<u32>,
+    /// Per queued node: how many of its children changed in this word, and
+    /// the exclusive or of their indices (the child itself when only one
+    /// changed).
+    changed: Vec<(u32, u32)>,
+    /// Nodes waiting for evaluation, as a bit set scanned upwards: parents
+    /// have larger indices than children, so one upward sweep per word
+    /// evaluates every queued node after all its queued children.
+    queued: Vec<u64>,
 }
 
 impl<'a> Steady<'a> {
@@ -56,7 +102,26 @@ impl<'a> Steady<'a> {
         for (i, &r) in roots.iter().enumerate() {
             root_index[r as usize].push(i as u32);
         }
-        Steady {
+        let baseline: Vec<u64> = circuit
+            .baseline
+            .iter()
+            .map(|&up| if up { !0 } else { 0 })
+            .collect();
+        let slack = (0..circuit.len())
+            .map(|i| match circuit.nodes[i] {
+                _ if !circuit.baseline[i] => u32::MAX,
+                Node::Threshold { k } => {
+                    let up = circuit
+                        .children(i as u32)
+                        .iter()
+                        .filter(|&&c| circuit.baseline[c as usize])
+                        .count() as u32;
+                    up - k
+                }
+                Node::Event(_) | Node::Const(_) => 0,
+            })
+            .collect();
+        let mut steady = Steady {
             circuit,
             log_up: q
                 .iter()
@@ -64,11 +129,44 @@ impl<'a> Steady<'a> {
                 .collect(),
             roots: roots.to_vec(),
             root_index,
-            baseline: circuit
-                .baseline
-                .iter()
-                .map(|&up| if up { !0 } else { 0 })
-                .collect(),
+            baseline,
+            slack,
+            wide: vec![false; q.len()],
+        };
+        // The work of each failure alone, widest first, while the share lasts.
+        let mut scratch = steady.scratch();
+        let mut candidates: Vec<(usize, u32)> = Vec::new();
+        for (e, &log_up) in steady.log_up.iter().enumerate() {
+            if log_up == 0.0 {
+                continue;
+            }
+            let work = steady.propagate(&[(0, e as u32)], &mut scratch);
+            steady.settle(0, &mut scratch, &mut []);
+            if work >= WIDE_WORK {
+                candidates.push((work, e as u32));
+            }
+        }
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        let mut share = 0.0;
+        for (_, e) in candidates {
+            let q = q[e as usize].min(1.0);
+            if share + q > WIDE_SHARE {
+                break;
+            }
+            share += q;
+            steady.wide[e as usize] = true;
+        }
+        steady
+    }
+
+    fn scratch(&self) -> Scratch {
+        let n = self.circuit.len();
+        Scratch {
+            values: self.baseline.clone(),
+            touched: vec![false; n],
+            touched_list: Vec::new(),
+            changed: vec![(0, 0); n],
+            queued: vec![0; n.div_ceil(64)],
         }
     }
 
@@ -96,10 +194,11 @@ impl<'a> Steady<'a> {
             start[w + 1] += start[w];
         }
         let mut fill = start.clone();
+        // (lane, event), by word.
         let mut sorted = vec![(0u32, 0u32); hits.len()];
         for &(t, e) in &hits {
             let slot = &mut fill[(t >> 6) as usize];
-            sorted[*slot as usize] = (t, e);
+            sorted[*slot as usize] = (t & 63, e);
             *slot += 1;
         }
         drop(hits);
@@ -114,68 +213,138 @@ impl<'a> Steady<'a> {
                 counts.down[i] = trials;
             }
         }
-        let c = self.circuit;
-        let mut values = self.baseline.clone();
-        let mut touched = vec![false; c.len()];
-        // Nodes waiting for evaluation, as a bit set scanned upwards: parents
-        // have larger indices than children, so one upward sweep per word
-        // evaluates every queued node after all its queued children.
-        let mut queued = vec![0u64; c.len().div_ceil(64)];
-        let mut touched_list: Vec<u32> = Vec::new();
+        let mut scratch = self.scratch();
+        // Per word, the lanes of trials in which a wide event fails.
+        let mut apart: Vec<(u32, u64)> = Vec::new();
+        let mut narrow: Vec<(u32, u32)> = Vec::new();
         for w in 0..words {
             let hits = &sorted[start[w] as usize..start[w + 1] as usize];
             if hits.is_empty() {
                 continue;
             }
-            let mut lowest = usize::MAX;
-            for &(t, e) in hits {
-                let bit = 1u64 << (t & 63);
-                for &node in c.event_nodes(e) {
-                    if !touched[node as usize] {
-                        touched[node as usize] = true;
-                        touched_list.push(node);
-                        for &p in c.parents(node) {
-                            queued[p as usize >> 6] |= 1 << (p & 63);
-                            lowest = lowest.min(p as usize >> 6);
-                        }
-                    }
-                    values[node as usize] &= !bit;
-                }
-            }
-            let mut slot = lowest;
-            while slot < queued.len() {
-                let bits = queued[slot];
-                if bits == 0 {
-                    slot += 1;
-                    continue;
-                }
-                let node = (slot << 6 | bits.trailing_zeros() as usize) as u32;
-                queued[slot] &= bits - 1;
-                let new = self.evaluate(node, &values);
-                if new == values[node as usize] {
-                    continue;
-                }
-                values[node as usize] = new;
-                if !std::mem::replace(&mut touched[node as usize], true) {
-                    touched_list.push(node);
-                }
-                for &p in c.parents(node) {
-                    queued[p as usize >> 6] |= 1 << (p & 63);
-                }
-            }
-            for node in touched_list.drain(..) {
-                let n = node as usize;
-                if self.baseline[n] != 0 {
-                    let down = u64::from((!values[n]).count_ones());
-                    for &i in &self.root_index[n] {
-                        counts.down[i as usize] += down;
-                    }
-                }
-                values[n] = self.baseline[n];
-                touched[n] = false;
+            let lanes = hits
+                .iter()
+                .filter(|&&(_, e)| self.wide[e as usize])
+                .fold(0, |acc, &(lane, _)| acc | 1 << lane);
+            if lanes == 0 {
+                self.propagate(hits, &mut scratch);
+                self.settle(!0, &mut scratch, &mut counts.down);
+            } else {
+                apart.push((w as u32, lanes));
+                narrow.clear();
+                narrow.extend(hits.iter().filter(|&&(_, e)| !self.wide[e as usize]));
+                self.propagate(&narrow, &mut scratch);
+                self.settle(!lanes, &mut scratch, &mut counts.down);
             }
         }
+        // The trials apart, 64 to a word, with all their failures.
+        let mut gathered: Vec<(u32, u32)> = Vec::new();
+        let mut lane = 0u32;
+        for &(w, lanes) in &apart {
+            let hits = &sorted[start[w as usize] as usize..start[w as usize + 1] as usize];
+            let mut rest = lanes;
+            while rest != 0 {
+                let from = rest.trailing_zeros();
+                rest &= rest - 1;
+                gathered.extend(
+                    hits.iter()
+                        .filter(|&&(l, _)| l == from)
+                        .map(|&(_, e)| (lane, e)),
+                );
+                lane += 1;
+                if lane == 64 {
+                    self.propagate(&gathered, &mut scratch);
+                    self.settle(!0, &mut scratch, &mut counts.down);
+                    gathered.clear();
+                    lane = 0;
+                }
+            }
+        }
+        if lane > 0 {
+            self.propagate(&gathered, &mut scratch);
+            self.settle((1u64 << lane) - 1, &mut scratch, &mut counts.down);
+        }
         counts
+    }
+
+    /// Applies the failures `hits` (lane, event) to a word in the all-up
+    /// state and re-evaluates what they change; returns the number of nodes
+    /// changed.
+    fn propagate(&self, hits: &[(u32, u32)], s: &mut Scratch) -> usize {
+        let c = self.circuit;
+        let mut lowest = usize::MAX;
+        for &(lane, e) in hits {
+            for &node in c.event_nodes(e) {
+                if !s.touched[node as usize] {
+                    self.mark_changed(node, s);
+                    // Its parents come after it.
+                    lowest = lowest.min(node as usize >> 6);
+                }
+                s.values[node as usize] &= !(1 << lane);
+            }
+        }
+        let mut slot = lowest;
+        while slot < s.queued.len() {
+            let bits = s.queued[slot];
+            if bits == 0 {
+                slot += 1;
+                continue;
+            }
+            let node = (slot << 6 | bits.trailing_zeros() as usize) as u32;
+            s.queued[slot] &= bits - 1;
+            let n = node as usize;
+            let (count, child) = std::mem::take(&mut s.changed[n]);
+            let slack = self.slack[n];
+            // Within its slack, a gate up with everything up stays up.
+            if count <= slack {
+                continue;
+            }
+            // One changed child of a gate that needs every child up (as
+            // all others are): the gate follows that child.
+            let new = if count == 1 && slack == 0 {
+                s.values[child as usize]
+            } else {
+                self.evaluate(node, &s.values)
+            };
+            if new == s.values[n] {
+                continue;
+            }
+            s.values[n] = new;
+            // A gate is swept once per word, so this is its first change.
+            self.mark_changed(node, s);
+        }
+        s.touched_list.len()
+    }
+
+    /// Records the first change of `node` in the word: it is listed for
+    /// [`Steady::settle`], and each parent counts it and is queued.
+    #[inline]
+    fn mark_changed(&self, node: u32, s: &mut Scratch) {
+        debug_assert!(!s.touched[node as usize]);
+        s.touched[node as usize] = true;
+        s.touched_list.push(node);
+        for &p in self.circuit.parents(node) {
+            let changed = &mut s.changed[p as usize];
+            changed.0 += 1;
+            changed.1 ^= node;
+            s.queued[p as usize >> 6] |= 1 << (p & 63);
+        }
+    }
+
+    /// Counts, in the lanes of `mask`, the tracked roots the last
+    /// [`Steady::propagate`] put down, and resets the word to all-up.
+    fn settle(&self, mask: u64, s: &mut Scratch, down: &mut [u64]) {
+        for node in s.touched_list.drain(..) {
+            let n = node as usize;
+            let lanes = u64::from((!s.values[n] & self.baseline[n] & mask).count_ones());
+            if lanes != 0 {
+                for &i in &self.root_index[n] {
+                    down[i as usize] += lanes;
+                }
+            }
+            s.values[n] = self.baseline[n];
+            s.touched[n] = false;
+        }
     }
 
     /// The word of a gate from its children's words.
@@ -259,6 +428,100 @@ mod tests {
         assert_eq!(at_least(3, words.into_iter()) & 0xF, 0b0010);
         assert_eq!(at_least(4, words.into_iter()) & 0xF, 0);
         assert_eq!(at_least(1, std::iter::empty()), 0);
+    }
+
+    /// The counts of a block, trial by trial, with every node evaluated:
+    /// the same draws as [`Steady::block`], none of its shortcuts.
+    fn plain_block(
+        circuit: &Circuit,
+        q: &[f64],
+        roots: &[u32],
+        trials: u64,
+        rng: &mut SimRng,
+    ) -> Counts {
+        let mut down_in: Vec<Vec<u32>> = vec![Vec::new(); trials as usize];
+        for (e, &q) in q.iter().enumerate() {
+            let log_up = if q > 0.0 { (-q).ln_1p() } else { 0.0 };
+            if log_up == 0.0 {
+                continue;
+            }
+            let mut at = skip(rng, log_up);
+            while at < trials {
+                down_in[at as usize].push(e as u32);
+                at = at.saturating_add(1).saturating_add(skip(rng, log_up));
+            }
+        }
+        let mut counts = Counts {
+            trials,
+            down: vec![0; roots.len()],
+        };
+        let mut up = vec![false; circuit.len()];
+        let mut failed = vec![false; q.len()];
+        for events in &down_in {
+            for &e in events {
+                failed[e as usize] = true;
+            }
+            for i in 0..circuit.len() {
+                up[i] = match circuit.nodes[i] {
+                    Node::Event(e) => !failed[e as usize],
+                    Node::Const(b) => b,
+                    Node::Threshold { k } => {
+                        let n = circuit.children(i as u32);
+                        n.iter().filter(|&&c| up[c as usize]).count() >= k as usize
+                    }
+                };
+            }
+            for (d, &r) in counts.down.iter_mut().zip(roots) {
+                *d += u64::from(!up[r as usize]);
+            }
+            for &e in events {
+                failed[e as usize] = false;
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn shortcuts_and_wide_events_keep_every_count() {
+        // Three zones over 3 × 150 instances (each up when it and its zone
+        // are), in 2-of-3 groups across zones, 3-of-4 and any-of pairs above,
+        // and an always-down branch: the zones are wide.
+        let mut g = FaultGraph::new();
+        let zones: Vec<_> = (0..3).map(|z| g.add(Gate::Event(z))).collect();
+        let mut q = vec![0.02, 0.01, 0.03];
+        let mut groups = Vec::new();
+        for i in 0..150 {
+            let members: Vec<_> = (0..3)
+                .map(|z| {
+                    let e = g.add(Gate::Event(q.len() as u32));
+                    q.push(0.002 * (1 + (i + z) % 5) as f64);
+                    g.add(Gate::And(vec![e, zones[z]]))
+                })
+                .collect();
+            groups.push(g.add(Gate::AtLeast { k: 2, of: members }));
+        }
+        let never = g.add(Gate::Or(vec![]));
+        let mut roots = groups.clone();
+        for chunk in groups.chunks(4) {
+            roots.push(g.add(Gate::AtLeast {
+                k: 3,
+                of: chunk.to_vec(),
+            }));
+            roots.push(g.add(Gate::Or(vec![chunk[0], chunk[1]])));
+            roots.push(g.add(Gate::And(vec![chunk[0], chunk[0], never])));
+        }
+        let top = g.add(Gate::And(roots.clone()));
+        roots.push(top);
+        let circuit = Circuit::new(&g, q.len());
+        let steady = Steady::new(&circuit, &q, &roots);
+        assert_eq!(steady.wide[..4], [true, true, true, false]);
+        // A partial last word too.
+        for (b, trials) in [(0, 64 * 200), (1, 64 * 150 + 37)] {
+            let fast = steady.block(trials, &mut block_rng(8, Stream::Trials, b));
+            let rng = &mut block_rng(8, Stream::Trials, b);
+            assert_eq!(fast, plain_block(&circuit, &q, &roots, trials, rng));
+            assert!(fast.down.iter().any(|&d| d > 0 && d < trials));
+        }
     }
 
     #[test]
