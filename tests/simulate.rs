@@ -328,3 +328,37 @@ fn cli_misuse_and_bad_specs() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// In window mode the spread of P(meet SLO) over posterior draws is shown
+/// only for services that an uncertain input reaches: elsewhere it would
+/// be block sampling noise presented as input uncertainty.
+#[test]
+fn the_meeting_spread_is_only_for_services_with_uncertain_inputs() {
+    let model = load_text(
+        "service cache { availability 99.9% observed over 30d mttr 1h }\n\
+         service web { slo 99% availability 99.9% mttr 1h requires cache }\n\
+         service batch { slo 99% availability 99.9% mttr 1h uses cache }\n",
+    );
+    let sim = run(
+        &model,
+        Options {
+            mode: Mode::Windows(2_000),
+            seed: 1,
+            draws: 20,
+            ..Options::default()
+        },
+    );
+    let spread_of = |name: &str| {
+        let s = sim
+            .services
+            .iter()
+            .find(|s| s.name == name)
+            .expect("tracked");
+        s.windows.as_ref().expect("window stats").p_meet_spread
+    };
+    assert!(
+        spread_of("web").is_some(),
+        "web requires the uncertain cache"
+    );
+    assert!(spread_of("batch").is_none(), "batch only uses it softly");
+}

@@ -326,6 +326,24 @@ fn run(
                 progress,
                 &mut services,
             );
+            // The spread over posterior draws means something only for a
+            // service that some uncertain input reaches; elsewhere it would
+            // be the blocks' sampling noise shown as uncertainty.
+            let uncertain: Vec<bool> = {
+                let mut marked = vec![false; structure.events.len()];
+                for c in &components {
+                    for &e in &c.events {
+                        marked[e as usize] = true;
+                    }
+                }
+                marked
+            };
+            for (s, &root) in services.iter_mut().zip(&roots) {
+                let reached = structure.cone(root).iter().any(|&e| uncertain[e as usize]);
+                if let (false, Some(w)) = (reached, s.windows.as_mut()) {
+                    w.p_meet_spread = None;
+                }
+            }
         }
     }
 
