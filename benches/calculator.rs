@@ -19,7 +19,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use nines::analysis::{analyze, Detail, Options};
 
-#[allow(dead_code)]
+#[allow(dead_code)] // the example's command-line half is not used here
 #[path = "../examples/synth.rs"]
 mod synth;
 

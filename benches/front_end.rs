@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-#[allow(dead_code)]
+#[allow(dead_code)] // the example's command-line half is not used here
 #[path = "../examples/synth.rs"]
 mod synth;
 
