@@ -300,16 +300,9 @@ fn report(
     };
     let mut only = Vec::new();
     for name in names {
-        match model.service_named(name) {
-            Some(id) => only.push(id),
-            None => {
-                let known: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
-                let hint = nines::model::fuzzy::closest(name, known)
-                    .map(|c| format!("; did you mean `{c}`?"))
-                    .unwrap_or_default();
-                eprintln!("error: no service `{name}` in {}{hint}", spec.display());
-                return ExitCode::from(2);
-            }
+        match service_by_name(model, name, spec) {
+            Ok(id) => only.push(id),
+            Err(code) => return code,
         }
     }
     let detail = if only.is_empty() {
@@ -351,22 +344,7 @@ fn report(
             nines::report::render_json(model, &analysis, &findings, &loaded.sources)
         }
     };
-    match output {
-        Some(path) => match nines::fsutil::write_atomically(path, text.as_bytes()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                ExitCode::from(2)
-            }
-        },
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(text.as_bytes()).is_err() {
-                return ExitCode::from(2);
-            }
-            ExitCode::SUCCESS
-        }
-    }
+    emit(&text, output)
 }
 
 /// Loads a spec for a command that needs a model without errors; prints the
@@ -391,6 +369,22 @@ fn load_model(spec: &Path) -> Result<nines::Loaded, ExitCode> {
         return Err(ExitCode::from(1));
     }
     Ok(loaded)
+}
+
+/// The service named on the command line, or exit 2 with the closest name.
+fn service_by_name(
+    model: &nines::model::Model,
+    name: &str,
+    spec: &Path,
+) -> Result<nines::model::ServiceId, ExitCode> {
+    model.service_named(name).ok_or_else(|| {
+        let known = model.services.iter().map(|s| s.name.as_str());
+        let hint = nines::model::fuzzy::closest(name, known)
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        eprintln!("error: no service `{name}` in {}{hint}", spec.display());
+        ExitCode::from(2)
+    })
 }
 
 /// Writes `text` to `output` atomically, or to standard output.
@@ -551,13 +545,9 @@ fn generate(spec: &Path, name: &str, out: &Path, force: bool) -> ExitCode {
         eprintln!("error: not generating from a spec with errors or denied findings");
         return ExitCode::from(1);
     };
-    let Some(id) = model.service_named(name) else {
-        let known: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
-        let hint = nines::model::fuzzy::closest(name, known)
-            .map(|c| format!("; did you mean `{c}`?"))
-            .unwrap_or_default();
-        eprintln!("error: no service `{name}` in {}{hint}", spec.display());
-        return ExitCode::from(2);
+    let id = match service_by_name(model, name, spec) {
+        Ok(id) => id,
+        Err(code) => return code,
     };
     let contract = nines::codegen::contract(model, id);
     let files = nines::codegen::generate(&contract);

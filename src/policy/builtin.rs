@@ -39,12 +39,12 @@ fn platform_domains(world: &World) -> Vec<bool> {
     let Some(first) = placed.next() else {
         return platform;
     };
-    let mut candidates: Vec<DomainId> = model.domain_chain(*first).into_iter().skip(1).collect();
+    let mut candidates: Vec<DomainId> = world.chains[first.0 as usize][1..].to_vec();
     for d in placed {
         if candidates.is_empty() {
             break;
         }
-        let chain = model.domain_chain(*d);
+        let chain = &world.chains[d.0 as usize];
         candidates.retain(|c| chain[1..].contains(c));
     }
     for c in candidates {
@@ -98,7 +98,7 @@ fn replica_shares_domain(world: &World, platform: &[bool], out: &mut Vec<Diagnos
     let fate = |id: ServiceId| -> Vec<DomainId> {
         let mut all: Vec<DomainId> = world.placement[id.0 as usize]
             .iter()
-            .flat_map(|d| model.domain_chain(*d))
+            .flat_map(|d| world.chains[d.0 as usize].iter().copied())
             .filter(|d| !platform[d.0 as usize])
             .collect();
         all.sort_unstable();
@@ -118,7 +118,7 @@ fn replica_shares_domain(world: &World, platform: &[bool], out: &mut Vec<Diagnos
             // Report the outermost shared domain: its failure takes the most.
             let Some(outer) = shared
                 .iter()
-                .min_by_key(|d| model.domain_chain(**d).len())
+                .min_by_key(|d| world.chains[d.0 as usize].len())
                 .copied()
             else {
                 continue;
@@ -181,7 +181,7 @@ fn failover_capacity(world: &World, out: &mut Vec<Diagnostic>) {
         // outage, which the availability numbers already count).
         let mut lost: Vec<(DomainId, usize)> = Vec::new();
         for d in service.instances.iter().flatten() {
-            for ancestor in model.domain_chain(*d) {
+            for &ancestor in &world.chains[d.0 as usize] {
                 match lost.iter_mut().find(|(a, _)| *a == ancestor) {
                     Some((_, n)) => *n += 1,
                     None => lost.push((ancestor, 1)),

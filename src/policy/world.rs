@@ -25,6 +25,8 @@ pub struct World<'m> {
     pub placement: Vec<Vec<DomainId>>,
     /// The shortest UPS holdup over each service's instances, in seconds.
     pub holdup: Vec<Option<f64>>,
+    /// Each domain and its ancestors, innermost first.
+    pub chains: Vec<Vec<DomainId>>,
     /// Domains directly inside each domain.
     pub children: Vec<Vec<DomainId>>,
     /// Services with an instance in or under each domain.
@@ -150,6 +152,7 @@ impl<'m> World<'m> {
             dependents,
             placement,
             holdup,
+            chains,
             children,
             domain_services,
         }
