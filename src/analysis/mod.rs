@@ -2,11 +2,14 @@
 //! events, their exact unavailability, budgets, who consumes them, required
 //! availability per dependency and single points of failure.
 
+pub mod condition;
 pub mod detail;
 pub mod engine;
 pub mod modules;
 pub mod schedule;
 pub mod structure;
+#[cfg(test)]
+mod test_rng;
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +22,64 @@ pub use detail::{Component, Consumer, Required};
 /// Share of `max_time` kept for the work after the exact method: bounds of
 /// the services left, budgets, and the caller's rendering.
 const RESERVE: f64 = 0.05;
+
+/// Share of the exact method's time for the first rounds (small BDD caps,
+/// every service), then for the conditioned bounds of the services left;
+/// the rest goes to the last rounds (the heavy services).
+const FIRST_ROUNDS: f64 = 0.4;
+const CONDITIONING: f64 = 0.3;
+
+/// Relative width at which conditioned bounds are good enough.
+const CONDITIONED_WIDTH: f64 = 1e-9;
+
+/// Certified bounds for the services `left`, by conditioning on the failure
+/// domains (see [`condition`]), sharing the time until `until` equally; a
+/// service keeps the tighter of these and the bounds it already has.
+fn bound_by_conditioning(
+    structure: &Structure,
+    left: &[usize],
+    until: Instant,
+    services: &mut [ServiceResult],
+) {
+    if left.is_empty() {
+        return;
+    }
+    let is_domain: Vec<bool> = structure
+        .events
+        .iter()
+        .map(|e| matches!(e, structure::Event::Domain(_)))
+        .collect();
+    let only = condition::shared_only(&structure.graph, &is_domain);
+    for (n, &i) in left.iter().enumerate() {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        let slice_end = now + (until - now) / (left.len() - n) as u32;
+        let compile = engine::Limits::attempt(slice_end, Some(schedule::FIRST_CAPS[2]));
+        let stop = condition::Stop {
+            deadline: slice_end,
+            relative_width: CONDITIONED_WIDTH,
+            max_states: usize::MAX,
+        };
+        let root = structure.service_nodes[i];
+        let Some(c) =
+            condition::bounds(&structure.graph, &structure.q, &only, root, &compile, &stop)
+        else {
+            continue;
+        };
+        let before = services[i].unavailability;
+        let (lower, upper) = (
+            c.outcome.lower().max(before.lower()),
+            c.outcome.upper().min(before.upper()),
+        );
+        services[i].unavailability = if c.outcome.is_exact() {
+            c.outcome
+        } else {
+            Outcome::Bounds { lower, upper }
+        };
+    }
+}
 
 /// Which services get the detailed analysis (consumers, requirements, single
 /// points of failure); every service always gets its composed availability.
@@ -135,7 +196,8 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     let start = Instant::now();
     // The exact method stops early enough to leave time for the bounds of
     // what is left and for rendering the report.
-    let deadline = start + options.max_time.mul_f64(1.0 - RESERVE);
+    let exact_time = options.max_time.mul_f64(1.0 - RESERVE);
+    let deadline = start + exact_time;
     let structure = Structure::build(model);
     let wanted: Vec<bool> = model
         .services
@@ -171,7 +233,10 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     let mut order: Vec<usize> = (0..model.services.len()).collect();
     let paths = schedule::path_counts(&structure.graph);
     schedule::lightest_first(&mut order, |i| structure.service_nodes[i], &paths);
-    let left = schedule::rounds(order, deadline, |i, limits| {
+    let attempt = |services: &mut [ServiceResult],
+                   modules: &mut modules::Modules,
+                   i: usize,
+                   limits: &engine::Limits| {
         let root = structure.service_nodes[i];
         if wanted[i] {
             let compiled = detail::Compiled::new(&structure, root, limits);
@@ -189,15 +254,40 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
             exact
         } else {
             let outcome = modules.solve(root, limits);
-            services[i].unavailability = outcome;
+            let before = services[i].unavailability;
+            services[i].unavailability = if outcome.is_exact() {
+                outcome
+            } else {
+                Outcome::Bounds {
+                    lower: outcome.lower().max(before.lower()),
+                    upper: outcome.upper().min(before.upper()),
+                }
+            };
             outcome.is_exact()
         }
+    };
+    let first_deadline = start + exact_time.mul_f64(FIRST_ROUNDS);
+    let left = schedule::rounds(order, &schedule::FIRST_CAPS, first_deadline, |i, limits| {
+        attempt(&mut services, &mut modules, i, limits)
     });
-    // Whatever is not exact by the deadline: certified bounds, in one pass.
+    // Certified bounds for every service left, by conditioning on the
+    // failure domains, before the heavy ones get the rest of the time.
+    let conditioned_until = start + exact_time.mul_f64(FIRST_ROUNDS + CONDITIONING);
+    bound_by_conditioning(&structure, &left, conditioned_until, &mut services);
+    // Exact by now and without detail to fill: done.
+    let mut left = left;
+    left.retain(|&i| wanted[i] || !services[i].unavailability.is_exact());
+    let left = schedule::rounds(left, &schedule::LAST_CAPS, deadline, |i, limits| {
+        attempt(&mut services, &mut modules, i, limits)
+    });
+    // Whatever is not exact by the deadline keeps the tighter of its
+    // conditioned bounds and one interval pass over the solved modules.
     if !left.is_empty() {
         let pass = modules.interval_pass();
         for i in left {
             let (lower, upper) = pass[structure.service_nodes[i] as usize];
+            let before = services[i].unavailability;
+            let (lower, upper) = (lower.max(before.lower()), upper.min(before.upper()));
             services[i].unavailability = if lower == upper {
                 Outcome::Exact(lower)
             } else {

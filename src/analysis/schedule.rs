@@ -9,8 +9,10 @@
 //! nodes (about 400 MB for the manager: beyond that, memory rather than time
 //! is the limit, and the service gets bounds). Work wasted on failed attempts is at most about a
 //! seventh of the final attempt's, and each round ends before the deadline
-//! or when every service is exact. What is still not exact then gets
-//! certified bounds from the caller.
+//! or when every service is exact. The caller runs the rounds in two parts
+//! ([`FIRST_CAPS`], [`LAST_CAPS`]) with certified bounds for what is left
+//! in between, so that no service is left with poor bounds because a few
+//! heavy ones took the time.
 
 use std::time::Instant;
 
@@ -41,18 +43,24 @@ pub fn lightest_first(items: &mut [usize], node: impl Fn(usize) -> NodeRef, path
     items.sort_by(|a, b| paths[node(*a) as usize].total_cmp(&paths[node(*b) as usize]));
 }
 
-/// BDD node caps of the rounds.
-pub const CAPS: [usize; 5] = [1 << 12, 1 << 15, 1 << 18, 1 << 21, 1 << 24];
+/// BDD node caps of the first rounds: most services of a large platform
+/// are solved within them.
+pub const FIRST_CAPS: [usize; 3] = [1 << 12, 1 << 15, 1 << 18];
+
+/// BDD node caps of the last rounds, for the heavy services, once every
+/// service has bounds.
+pub const LAST_CAPS: [usize; 2] = [1 << 21, 1 << 24];
 
 /// Runs `attempt(i, limits)` for every `i` in `pending`, in rounds of
 /// growing node caps, until it returns true (solved) for all or `deadline`
 /// passes. Returns the items never solved, in their given order.
 pub fn rounds(
     mut pending: Vec<usize>,
+    caps: &[usize],
     deadline: Instant,
     mut attempt: impl FnMut(usize, &Limits) -> bool,
 ) -> Vec<usize> {
-    for cap in CAPS {
+    for &cap in caps {
         let limits = Limits::attempt(deadline, Some(cap));
         pending.retain(|&i| Instant::now() >= deadline || !attempt(i, &limits));
         if pending.is_empty() || Instant::now() >= deadline {
@@ -73,7 +81,8 @@ mod tests {
         // Item i needs a cap of at least i << 15 nodes (item 0 fits the first
         // round); item 4 needs more than the last cap.
         let mut tries = vec![0; 5];
-        let left = rounds((0..5).collect(), deadline, |i, limits| {
+        let caps: Vec<usize> = FIRST_CAPS.iter().chain(&LAST_CAPS).copied().collect();
+        let left = rounds((0..5).collect(), &caps, deadline, |i, limits| {
             tries[i] += 1;
             let need = if i == 4 { 1 << 25 } else { i << 15 };
             limits.max_nodes.is_some_and(|c| c >= need)
@@ -99,7 +108,7 @@ mod tests {
 
     #[test]
     fn nothing_is_attempted_after_the_deadline() {
-        let left = rounds(vec![3, 1, 2], Instant::now(), |_, _| true);
+        let left = rounds(vec![3, 1, 2], &FIRST_CAPS, Instant::now(), |_, _| true);
         assert_eq!(left, [3, 1, 2]);
     }
 }

@@ -277,8 +277,18 @@ impl Compact {
 
     /// Probabilities (down, up) of every node, given (down, up) of every variable.
     fn forward(&self, p: &[(f64, f64)]) -> (Vec<f64>, Vec<f64>) {
+        let (mut d, mut u) = (Vec::new(), Vec::new());
+        self.forward_into(p, &mut d, &mut u);
+        (d, u)
+    }
+
+    /// [`Compact::forward`] into the caller's buffers.
+    fn forward_into(&self, p: &[(f64, f64)], d: &mut Vec<f64>, u: &mut Vec<f64>) {
         let n = self.var.len();
-        let (mut d, mut u) = (vec![0.0; n], vec![0.0; n]);
+        d.clear();
+        d.resize(n, 0.0);
+        u.clear();
+        u.resize(n, 0.0);
         u[0] = 1.0;
         d[1] = 1.0;
         for i in 2..n {
@@ -287,7 +297,18 @@ impl Compact {
             d[i] = q * d[h] + r * d[l];
             u[i] = q * u[h] + r * u[l];
         }
-        (d, u)
+    }
+
+    /// [`Compact::eval`] with the caller's buffers, for repeated use.
+    pub fn eval_with(&self, p: &[(f64, f64)], d: &mut Vec<f64>, u: &mut Vec<f64>) -> (f64, f64) {
+        match self.root {
+            0 => (0.0, 1.0),
+            1 => (1.0, 0.0),
+            _ => {
+                self.forward_into(p, d, u);
+                (d[self.root as usize], u[self.root as usize])
+            }
+        }
     }
 
     /// (P(down), P(up)) of the root, each a sum of non-negative terms.

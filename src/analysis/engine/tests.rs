@@ -3,37 +3,7 @@
 
 use super::*;
 
-/// SplitMix64: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn prob(&mut self) -> f64 {
-        match self.below(10) {
-            0 => 0.0,
-            1 => 1.0,
-            2 => 1e-6 * self.unit(),
-            3 => 1.0 - 1e-3 * self.unit(),
-            4 => 1e-3,
-            _ => self.unit(),
-        }
-    }
-}
+use crate::analysis::test_rng::Rng;
 
 /// Probability that the events in `mask` are down and the others (of `n`) up.
 fn state_prob(q: &[f64], n: usize, mask: u32) -> f64 {
@@ -314,6 +284,15 @@ fn random_dags_against_brute_force() {
                 close(got2, want2, 1e-12),
                 "case {case}: with q[{e}]={v}: {got2} vs {want2}"
             );
+            // The incremental re-evaluator agrees, and is back to no
+            // override after each use.
+            let mut re = a.reevaluator();
+            let e2 = rng.below(n) as u32;
+            let both = [(e, v), (e2, rng.prob())];
+            for _ in 0..2 {
+                assert_eq!(re.unavailability_with(&both), a.unavailability_with(&both));
+                assert_eq!(re.unavailability_with(&[]), a.outcome(), "case {case}");
+            }
             // Multilinear: U - U|q_e=0 = q_e dU/dq_e.
             let zero = exact(a.unavailability_with(&[(e, 0.0)]));
             let lhs = want - zero;
