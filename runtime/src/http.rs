@@ -3,10 +3,9 @@
 use crate::gate::Reason;
 use crate::log::Record;
 use crate::node::{Node, ReplicateReply, WriteError};
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,62 +13,34 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Builds the router for a node.
+/// Builds the router for a node. Requests are counted around it
+/// ([`crate::counting::Counted`]), and bodies are read against the size
+/// limits in the handlers ([`read_body`]): a router layer would cost every
+/// request a clone of a boxed route and a boxed future.
 pub fn router(node: Arc<Node>) -> Router {
-    let limits = node.config.limits;
-    let kv = Router::new()
-        .route("/v1/kv/{key}", get(get_kv).put(put_kv).delete(delete_kv))
-        .layer(DefaultBodyLimit::max(limits.max_value_bytes));
-    let repl = Router::new()
-        .route("/v1/replicate", post(replicate))
-        .layer(DefaultBodyLimit::max(limits.max_replicate_bytes));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(kv)
-        .merge(repl)
-        .layer(middleware::from_fn_with_state(node.clone(), count_requests))
+        .route("/v1/kv/{key}", get(get_kv).put(put_kv).delete(delete_kv))
+        .route("/v1/replicate", post(replicate))
         .with_state(node)
 }
 
-/// The routes, as their metric labels (static: counting a request allocates
-/// nothing).
-const ROUTES: [&str; 6] = [
-    "/v1/kv/{key}",
-    "/v1/replicate",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "unmatched",
-];
-
-fn route_label(req: &Request) -> &'static str {
-    let matched = req.extensions().get::<MatchedPath>().map(|m| m.as_str());
-    ROUTES
-        .iter()
-        .find(|r| Some(**r) == matched)
-        .copied()
-        .unwrap_or("unmatched")
-}
-
-fn method_label(req: &Request) -> &'static str {
-    match req.method().as_str() {
-        "GET" => "GET",
-        "PUT" => "PUT",
-        "POST" => "POST",
-        "DELETE" => "DELETE",
-        "HEAD" => "HEAD",
-        _ => "other", // bounded label values
-    }
-}
-
-async fn count_requests(State(node): State<Arc<Node>>, req: Request, next: Next) -> Response {
-    let (route, method) = (route_label(&req), method_label(&req));
-    let resp = next.run(req).await;
-    node.metrics
-        .count_request(method, route, resp.status().as_u16());
-    resp
+/// Reads a request body of at most `limit` bytes: past it `413`, and `400`
+/// when the body cannot be read.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Box<Response>> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = e
+            .into_inner()
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some();
+        Box::new(if too_large {
+            error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+        } else {
+            error(StatusCode::BAD_REQUEST, "cannot read the request body")
+        })
+    })
 }
 
 /// The `503` of a contract refusal: `Retry-After` and a JSON reason.
@@ -134,13 +105,14 @@ async fn get_kv(State(node): State<Arc<Node>>, Path(key): Path<String>) -> Respo
     }
 }
 
-async fn put_kv(State(node): State<Arc<Node>>, Path(key): Path<String>, body: Bytes) -> Response {
+async fn put_kv(State(node): State<Arc<Node>>, Path(key): Path<String>, body: Body) -> Response {
     if let Err(r) = check_key(&node, &key) {
         return *r;
     }
-    if body.len() > node.config.limits.max_value_bytes {
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "value too large");
-    }
+    let body = match read_body(body, node.config.limits.max_value_bytes).await {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     // One copy, into a buffer of its own: the body is a slice of the
     // connection's read buffer, which the store must not keep alive. The
     // log and the store then share this one.
@@ -159,7 +131,10 @@ async fn write(node: &Node, rec: Record) -> Response {
     match node.write(rec).await {
         // `{"seq":N}`, written directly: this is the hot path of every write.
         Ok(seq) => (
-            [(header::CONTENT_TYPE, "application/json")],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             format!("{{\"seq\":{seq}}}"),
         )
             .into_response(),
@@ -179,7 +154,7 @@ async fn replicate(
     State(node): State<Arc<Node>>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -189,6 +164,10 @@ async fn replicate(
         return error(StatusCode::UNAUTHORIZED, "missing or wrong peer token");
     }
     let op = q.get("op").map(String::as_str).unwrap_or("append");
+    let body = match read_body(body, node.config.limits.max_replicate_bytes).await {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     match node.apply_replicated(op, &body).await {
         Ok(applied) => Json(ReplicateReply { applied }).into_response(),
         Err((409, _)) => (

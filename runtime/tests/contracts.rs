@@ -129,6 +129,15 @@ async fn replicate_needs_the_token() {
     let ok = c.post(&u).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.json::<serde_json::Value>().await.unwrap()["applied"], 0);
+    // A batch over the replication limit (1 MiB here) is refused whole.
+    let big = c
+        .post(&u)
+        .bearer_auth(TOKEN)
+        .body(vec![0u8; (1 << 20) + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413);
     r.stop().await;
 }
 
@@ -143,6 +152,19 @@ async fn sizes_are_bounded() {
     assert_eq!(put(&c, &r, "k", &"v".repeat(1024)).await.status(), 200);
     assert_eq!(get(&c, &r, "k").await, (200, "v".repeat(1024)));
     assert_eq!(get(&c, &r, "missing").await.0, 404);
+    // Requests are counted under the route the router matched.
+    for path in ["/v1/kv/", "/v1/kv/a/b", "/nowhere"] {
+        assert_eq!(c.get(url(&r, path)).send().await.unwrap().status(), 404);
+    }
+    let m = metrics_text(&c, &r).await;
+    for line in [
+        "nines_http_requests_total{route=\"/v1/kv/{key}\",method=\"PUT\",status=\"413\"} 2",
+        "nines_http_requests_total{route=\"/v1/kv/{key}\",method=\"PUT\",status=\"200\"} 1",
+        "nines_http_requests_total{route=\"/v1/kv/{key}\",method=\"GET\",status=\"404\"} 1",
+        "nines_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 3",
+    ] {
+        assert!(m.contains(line), "{line} in {m}");
+    }
     r.stop().await;
 }
 

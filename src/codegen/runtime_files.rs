@@ -8,6 +8,10 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("README.md", include_str!("../../runtime/README.md")),
     ("src/lib.rs", include_str!("../../runtime/src/lib.rs")),
     ("src/config.rs", include_str!("../../runtime/src/config.rs")),
+    (
+        "src/counting.rs",
+        include_str!("../../runtime/src/counting.rs"),
+    ),
     ("src/gate.rs", include_str!("../../runtime/src/gate.rs")),
     ("src/http.rs", include_str!("../../runtime/src/http.rs")),
     ("src/log.rs", include_str!("../../runtime/src/log.rs")),
