@@ -335,6 +335,10 @@ fn states_off_base(q: &[f64]) -> f64 {
     -log_base.exp_m1()
 }
 
+/// Relative width that the enumeration of one root would still have after
+/// every pair of deviations, beyond which it stops after the singles.
+const HOPELESS_WIDTH: f64 = 0.5;
+
 /// What conditioning gave for one root.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Conditioned {
@@ -401,6 +405,8 @@ pub fn bounds(
     };
     let bounds_now =
         |lower: f64, upper: f64, (lo, hi): (f64, f64)| (lower + lo * floor, upper + hi * ceiling);
+    let lambda: f64 = states.ratio.iter().sum();
+    let beyond_pairs = -(-lambda).exp_m1() - lambda * (-lambda).exp() * (1.0 + lambda / 2.0);
     while let Some(p) = states.next(&mut down) {
         let (lo, hi) = value(&down, &mut overrides);
         lower += p * lo;
@@ -410,7 +416,13 @@ pub fn bounds(
         }
         count += 1;
         let (l, h) = bounds_now(lower, upper, left(off_base, count));
+        // Past the single deviations: if even every pair would leave a
+        // width above HOPELESS_WIDTH (the states of three deviations or
+        // more weigh that much, by a Poisson estimate), the time serves
+        // other roots better.
+        let hopeless = count == m + 1 && beyond_pairs > HOPELESS_WIDTH * h;
         if h - l <= stop.relative_width * h
+            || hopeless
             || count >= stop.max_states
             || (count % 16 == 0 && Instant::now() >= stop.deadline)
         {
