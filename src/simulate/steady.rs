@@ -38,8 +38,10 @@ impl Counts {
 }
 
 /// Events whose failure alone changes at least this many nodes may be
-/// simulated apart (see [`Steady`]).
-pub const WIDE_WORK: usize = 128;
+/// simulated apart (see [`Steady`]). Low enough for a rack under about a
+/// hundred instances: simulated apart, it no longer keeps its instances'
+/// failures from being absorbed.
+pub const WIDE_WORK: usize = 64;
 
 /// The most probability of failure, summed over the wide events, that is
 /// simulated apart: it bounds the share of trials that take the separate
