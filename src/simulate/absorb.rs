@@ -13,6 +13,10 @@ use std::ops::Range;
 
 use super::circuit::{Circuit, Node};
 
+/// The largest slack of an absorber: a word's failures in a group are
+/// counted in a byte that saturates at 255, which must stay above it.
+pub const MAX_SLACK: u32 = 254;
+
 /// A run of consecutive events drawn together.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Run {
@@ -67,7 +71,7 @@ pub fn runs(circuit: &Circuit, slack: &[u32], drawn: &[bool], is_root: &[bool]) 
             };
             match slack[p] {
                 0 if others_fixed() => at = parent,
-                s if s >= 1 && s != u32::MAX => {
+                s if (1..=MAX_SLACK).contains(&s) => {
                     absorber[e] = parent;
                     ends[p] += 1;
                     break;
@@ -202,5 +206,28 @@ mod tests {
                 run(4..8, None)
             ]
         );
+    }
+
+    #[test]
+    fn a_slack_past_what_a_byte_counts_is_not_absorbed() {
+        for (members, absorbed) in [(255, true), (256, false)] {
+            let mut g = FaultGraph::new();
+            let events: Vec<_> = (0..members).map(|e| g.add(Gate::Event(e))).collect();
+            let any = g.add(Gate::Or(events));
+            let circuit = Circuit::new(&g, members as usize);
+            let slack: Vec<u32> = (0..circuit.len() as u32)
+                .map(|n| if n == any { members - 1 } else { 0 })
+                .collect();
+            let drawn = vec![true; members as usize];
+            let is_root: Vec<bool> = (0..circuit.len() as u32).map(|n| n == any).collect();
+            let slack_of = absorbed.then_some(members - 1);
+            assert_eq!(
+                runs(&circuit, &slack, &drawn, &is_root),
+                [Run {
+                    events: 0..members,
+                    slack: slack_of
+                }]
+            );
+        }
     }
 }

@@ -216,6 +216,7 @@ impl<'a> Steady<'a> {
         // Then the rest. A failure that an absorber takes is left out of its
         // word while its group's failures there stay within its slack.
         let mut group: Vec<(u32, u32)> = Vec::new();
+        // Saturating at 255, above any absorber's slack (`absorb::MAX_SLACK`).
         let mut in_word = vec![0u8; words];
         for run in late {
             let into = match run.slack {
