@@ -14,6 +14,7 @@
 //! combined in block order, so results depend on the seed only, never on
 //! the number of threads.
 
+pub mod absorb;
 pub mod circuit;
 pub mod output;
 pub mod sampling;

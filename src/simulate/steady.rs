@@ -7,6 +7,7 @@
 //! where everything is up; a node whose word comes out unchanged stops the
 //! propagation. Each service's root word gives 64 up/down outcomes at once.
 
+use super::absorb::{self, Run};
 use super::circuit::{Circuit, Node};
 use super::sampling::{skip, SimRng};
 
@@ -37,8 +38,10 @@ impl Counts {
 }
 
 /// Events whose failure alone changes at least this many nodes may be
-/// simulated apart (see [`Steady`]).
-pub const WIDE_WORK: usize = 128;
+/// simulated apart (see [`Steady`]). Low enough for a rack under about a
+/// hundred instances: simulated apart, it no longer keeps its instances'
+/// failures from being absorbed.
+pub const WIDE_WORK: usize = 64;
 
 /// The most probability of failure, summed over the wide events, that is
 /// simulated apart: it bounds the share of trials that take the separate
@@ -63,6 +66,11 @@ pub const WIDE_SHARE: f64 = 1.0 / 16.0;
 /// their own, where every event of theirs is applied. Each trial is still
 /// counted once, with the same draws: the counts are those of a plain
 /// word-by-word evaluation.
+///
+/// Most failures never reach a word at all: a replica's failure that a
+/// k-of-n group absorbs (see [`absorb`]) is dropped when the group's members
+/// fail, in that word, no more times than its slack; otherwise they are
+/// all evaluated in the word.
 pub struct Steady<'a> {
     circuit: &'a Circuit,
     /// ln(1 - q) of each event (0 when it never fails).
@@ -77,6 +85,10 @@ pub struct Steady<'a> {
     slack: Vec<u32>,
     /// Per event: whether it is wide (simulated apart).
     wide: Vec<bool>,
+    /// Every event, in index order, in runs (see [`absorb`]).
+    runs: Vec<Run>,
+    /// How many runs come before the last wide event's successor.
+    early_runs: usize,
 }
 
 /// The per-thread state of word evaluation.
@@ -132,6 +144,8 @@ impl<'a> Steady<'a> {
             baseline,
             slack,
             wide: vec![false; q.len()],
+            runs: Vec::new(),
+            early_runs: 0,
         };
         // The work of each failure alone, widest first, while the share lasts.
         let mut scratch = steady.scratch();
@@ -156,6 +170,13 @@ impl<'a> Steady<'a> {
             share += q;
             steady.wide[e as usize] = true;
         }
+        let drawn: Vec<bool> = (0..q.len())
+            .map(|e| steady.log_up[e] != 0.0 && !steady.wide[e])
+            .collect();
+        let is_root: Vec<bool> = steady.root_index.iter().map(|r| !r.is_empty()).collect();
+        steady.runs = absorb::runs(circuit, &steady.slack, &drawn, &is_root);
+        let after_wide = steady.wide.iter().rposition(|&w| w).map_or(0, |e| e + 1);
+        steady.early_runs = absorb::split_at(&mut steady.runs, after_wide as u32);
         steady
     }
 
@@ -174,16 +195,56 @@ impl<'a> Steady<'a> {
     pub fn block(&self, trials: u64, rng: &mut SimRng) -> Counts {
         let trials = trials.min(BLOCK_TRIALS);
         let words = trials.div_ceil(64) as usize;
-        // Failures of every event, as (trial, event), bucketed by word.
+        // Events in index order. Up to the last wide event, failures are
+        // kept aside until the trials apart (those in which a wide event
+        // fails) are known; such a trial goes apart with all its failures.
+        let mut apart_lanes = vec![0u64; words];
         let mut hits: Vec<(u32, u32)> = Vec::new();
-        for (e, &log_up) in self.log_up.iter().enumerate() {
-            if log_up == 0.0 {
-                continue;
+        let (early, late) = self.runs.split_at(self.early_runs);
+        for e in early.iter().flat_map(|r| r.events.clone()) {
+            let wide = self.wide[e as usize];
+            self.draw(e, trials, rng, |t| {
+                if wide {
+                    apart_lanes[t as usize >> 6] |= 1 << (t & 63);
+                }
+                hits.push((t, e));
+            });
+        }
+        let is_apart = |t: u32| apart_lanes[t as usize >> 6] >> (t & 63) & 1 == 1;
+        let (mut apart, kept): (Vec<_>, Vec<_>) = hits.into_iter().partition(|&(t, _)| is_apart(t));
+        hits = kept;
+        // Then the rest. A failure that an absorber takes is left out of its
+        // word while its group's failures there stay within its slack.
+        let mut group: Vec<(u32, u32)> = Vec::new();
+        // Saturating at 255, above any absorber's slack (`absorb::MAX_SLACK`).
+        let mut in_word = vec![0u8; words];
+        for run in late {
+            let into = match run.slack {
+                Some(_) => &mut group,
+                None => &mut hits,
+            };
+            for e in run.events.clone() {
+                self.draw(e, trials, rng, |t| {
+                    if is_apart(t) {
+                        apart.push((t, e));
+                    } else {
+                        into.push((t, e));
+                    }
+                });
             }
-            let mut at = skip(rng, log_up);
-            while at < trials {
-                hits.push((at as u32, e as u32));
-                at = at.saturating_add(1).saturating_add(skip(rng, log_up));
+            if let Some(slack) = run.slack {
+                for &(t, _) in &group {
+                    let n = &mut in_word[t as usize >> 6];
+                    *n = n.saturating_add(1);
+                }
+                hits.extend(
+                    group
+                        .iter()
+                        .filter(|&&(t, _)| u32::from(in_word[t as usize >> 6]) > slack),
+                );
+                for (t, _) in group.drain(..) {
+                    in_word[t as usize >> 6] = 0;
+                }
             }
         }
         let mut start = vec![0u32; words + 1];
@@ -214,50 +275,28 @@ impl<'a> Steady<'a> {
             }
         }
         let mut scratch = self.scratch();
-        // Per word, the lanes of trials in which a wide event fails.
-        let mut apart: Vec<(u32, u64)> = Vec::new();
-        let mut narrow: Vec<(u32, u32)> = Vec::new();
         for w in 0..words {
             let hits = &sorted[start[w] as usize..start[w + 1] as usize];
-            if hits.is_empty() {
-                continue;
-            }
-            let lanes = hits
-                .iter()
-                .filter(|&&(_, e)| self.wide[e as usize])
-                .fold(0, |acc, &(lane, _)| acc | 1 << lane);
-            if lanes == 0 {
+            if !hits.is_empty() {
                 self.propagate(hits, &mut scratch);
                 self.settle(!0, &mut scratch, &mut counts.down);
-            } else {
-                apart.push((w as u32, lanes));
-                narrow.clear();
-                narrow.extend(hits.iter().filter(|&&(_, e)| !self.wide[e as usize]));
-                self.propagate(&narrow, &mut scratch);
-                self.settle(!lanes, &mut scratch, &mut counts.down);
             }
         }
-        // The trials apart, 64 to a word, with all their failures.
+        // The trials apart, in trial order, 64 to a word.
+        apart.sort_unstable();
         let mut gathered: Vec<(u32, u32)> = Vec::new();
         let mut lane = 0u32;
-        for &(w, lanes) in &apart {
-            let hits = &sorted[start[w as usize] as usize..start[w as usize + 1] as usize];
-            let mut rest = lanes;
-            while rest != 0 {
-                let from = rest.trailing_zeros();
-                rest &= rest - 1;
-                gathered.extend(
-                    hits.iter()
-                        .filter(|&&(l, _)| l == from)
-                        .map(|&(_, e)| (lane, e)),
-                );
-                lane += 1;
-                if lane == 64 {
-                    self.propagate(&gathered, &mut scratch);
-                    self.settle(!0, &mut scratch, &mut counts.down);
-                    gathered.clear();
-                    lane = 0;
-                }
+        for (i, &(t, e)) in apart.iter().enumerate() {
+            gathered.push((lane, e));
+            if apart.get(i + 1).is_some_and(|&(next, _)| next == t) {
+                continue;
+            }
+            lane += 1;
+            if lane == 64 {
+                self.propagate(&gathered, &mut scratch);
+                self.settle(!0, &mut scratch, &mut counts.down);
+                gathered.clear();
+                lane = 0;
             }
         }
         if lane > 0 {
@@ -265,6 +304,21 @@ impl<'a> Steady<'a> {
             self.settle((1u64 << lane) - 1, &mut scratch, &mut counts.down);
         }
         counts
+    }
+
+    /// Draws the trials below `trials` in which event `e` fails, in order
+    /// (none when it never fails).
+    #[inline]
+    fn draw(&self, e: u32, trials: u64, rng: &mut SimRng, mut hit: impl FnMut(u32)) {
+        let log_up = self.log_up[e as usize];
+        if log_up == 0.0 {
+            return;
+        }
+        let mut at = skip(rng, log_up);
+        while at < trials {
+            hit(at as u32);
+            at = at.saturating_add(1).saturating_add(skip(rng, log_up));
+        }
     }
 
     /// Applies the failures `hits` (lane, event) to a word in the all-up
@@ -483,12 +537,28 @@ mod tests {
 
     #[test]
     fn shortcuts_and_wide_events_keep_every_count() {
-        // Three zones over 3 × 150 instances (each up when it and its zone
-        // are), in 2-of-3 groups across zones, 3-of-4 and any-of pairs above,
-        // and an always-down branch: the zones are wide.
+        for lead in [false, true] {
+            check_every_count(lead);
+        }
+    }
+
+    /// Three zones over 3 × 150 instances (each up when it and its zone
+    /// are), in 2-of-3 groups across zones, 3-of-4 and any-of pairs above,
+    /// and an always-down branch: the zones are wide, the groups absorb.
+    /// With `lead`, a lone event (a root) comes before the zones, so it is
+    /// drawn before the trials apart are known.
+    fn check_every_count(lead: bool) {
         let mut g = FaultGraph::new();
-        let zones: Vec<_> = (0..3).map(|z| g.add(Gate::Event(z))).collect();
-        let mut q = vec![0.02, 0.01, 0.03];
+        let mut q = Vec::new();
+        let mut roots = Vec::new();
+        if lead {
+            roots.push(g.add(Gate::Event(0)));
+            q.push(0.05);
+        }
+        let zones: Vec<_> = (0..3)
+            .map(|z| g.add(Gate::Event(q.len() as u32 + z)))
+            .collect();
+        q.extend([0.02, 0.01, 0.03]);
         let mut groups = Vec::new();
         for i in 0..150 {
             let members: Vec<_> = (0..3)
@@ -501,7 +571,7 @@ mod tests {
             groups.push(g.add(Gate::AtLeast { k: 2, of: members }));
         }
         let never = g.add(Gate::Or(vec![]));
-        let mut roots = groups.clone();
+        roots.extend(&groups);
         for chunk in groups.chunks(4) {
             roots.push(g.add(Gate::AtLeast {
                 k: 3,
@@ -514,7 +584,11 @@ mod tests {
         roots.push(top);
         let circuit = Circuit::new(&g, q.len());
         let steady = Steady::new(&circuit, &q, &roots);
-        assert_eq!(steady.wide[..4], [true, true, true, false]);
+        let skip = usize::from(lead);
+        assert_eq!(steady.wide[skip..skip + 4], [true, true, true, false]);
+        let absorbed = steady.runs.iter().filter(|r| r.slack == Some(1)).count();
+        assert_eq!(absorbed, 150);
+        assert_eq!(steady.early_runs, 1);
         // A partial last word too.
         for (b, trials) in [(0, 64 * 200), (1, 64 * 150 + 37)] {
             let fast = steady.block(trials, &mut block_rng(8, Stream::Trials, b));
