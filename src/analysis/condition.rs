@@ -35,6 +35,9 @@ pub struct Stop {
     pub relative_width: f64,
     /// Most states to evaluate.
     pub max_states: usize,
+    /// Stop after the single deviations when the states beyond the pairs
+    /// weigh too much for the bounds to get narrow (see [`HOPELESS_WIDTH`]).
+    pub give_up_when_hopeless: bool,
 }
 
 /// Which graph nodes depend on domain events only (every event in their cone
@@ -420,7 +423,8 @@ pub fn bounds(
         // width above HOPELESS_WIDTH (the states of three deviations or
         // more weigh that much, by a Poisson estimate), the time serves
         // other roots better.
-        let hopeless = count == m + 1 && beyond_pairs > HOPELESS_WIDTH * h;
+        let hopeless =
+            stop.give_up_when_hopeless && count == m + 1 && beyond_pairs > HOPELESS_WIDTH * h;
         if h - l <= stop.relative_width * h
             || hopeless
             || count >= stop.max_states

@@ -61,6 +61,7 @@ fn bound_by_conditioning(
             deadline: slice_end,
             relative_width: CONDITIONED_WIDTH,
             max_states: usize::MAX,
+            give_up_when_hopeless: true,
         };
         let root = structure.service_nodes[i];
         let Some(c) =

@@ -82,6 +82,7 @@ fn far_stop() -> Stop {
         deadline: Instant::now() + Duration::from_secs(600),
         relative_width: 0.0,
         max_states: usize::MAX,
+        give_up_when_hopeless: false,
     }
 }
 
@@ -129,6 +130,7 @@ fn truncated_enumeration_bounds_the_exact_value() {
         let only = shared_only(&g, &is_shared);
         let stop = Stop {
             max_states: 1 + rng.below(3),
+            give_up_when_hopeless: rng.below(2) == 0,
             ..far_stop()
         };
         let Some(c) = bounds(&g, &q, &only, root, &Limits::none(), &stop) else {
@@ -199,4 +201,39 @@ fn two_of_three_over_two_racks() {
     let got = c.outcome.upper();
     assert!(c.outcome.is_exact(), "{:?}", c.outcome);
     assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+}
+
+/// Eight racks each down 30% of the time: the states beyond the pairs weigh
+/// far more than the value, so the enumeration gives up after the singles,
+/// and what it returns still contains the exact value.
+#[test]
+fn hopeless_spread_stops_after_the_singles_with_valid_bounds() {
+    let mut g = FaultGraph::new();
+    let mut instances = Vec::new();
+    for r in 0..8u32 {
+        let rack = g.add(Gate::Event(r));
+        let inst = g.add(Gate::Event(8 + r));
+        instances.push(g.add(Gate::And(vec![inst, rack])));
+    }
+    let root = g.add(Gate::AtLeast {
+        k: 6,
+        of: instances,
+    });
+    let q: Vec<f64> = (0..16).map(|e| if e < 8 { 0.3 } else { 0.01 }).collect();
+    let is_shared: Vec<bool> = (0..16).map(|e| e < 8).collect();
+    let only = shared_only(&g, &is_shared);
+    let stop = Stop {
+        give_up_when_hopeless: true,
+        ..far_stop()
+    };
+    let c = bounds(&g, &q, &only, root, &Limits::none(), &stop).expect("conditioned");
+    assert_eq!(c.states, 9);
+    let want = brute(&g, root, &q);
+    assert!(
+        c.outcome.lower() <= want && want <= c.outcome.upper(),
+        "{want} vs {c:?}"
+    );
+    let all = bounds(&g, &q, &only, root, &Limits::none(), &far_stop()).expect("conditioned");
+    assert_eq!(all.states, 256);
+    assert!((all.outcome.upper() - want).abs() <= 1e-12 * want);
 }
