@@ -362,3 +362,62 @@ pub fn component_domain(component: &Component) -> Option<DomainId> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod conditioning_tests {
+    use super::*;
+    use crate::model::load::load_text;
+
+    /// Replica sets over racks of three zones, failover and quorum groups:
+    /// the bounds by conditioning contain the exact numbers of the BDDs for
+    /// every service and are as narrow as asked.
+    #[test]
+    fn conditioning_every_service_matches_the_exact_analysis() {
+        let spec = r#"
+            domain region r { availability 99.99% }
+            domain zone a in r { availability 99.9% }
+            domain zone b in r { availability 99.9% }
+            domain zone c in r { availability 99.9% }
+            domain rack a1 in a { mtbf 90d mttr 1h }
+            domain rack a2 in a { mtbf 90d mttr 1h }
+            domain rack b1 in b { mtbf 90d mttr 1h }
+            domain rack c1 in c { mtbf 90d mttr 1h }
+            service lock { availability 99.9% replicas 3 need 2 across a1, b1, c1 }
+            service store { availability 99.5% replicas 3 need 2 across a2, b1, c1 requires lock }
+            service cache { availability 99% placed in a1 }
+            service cache2 { availability 99% placed in b1 }
+            service api { availability 99.95% replicas 3 need 1 across a, b, c
+                          requires store, any(cache, cache2) }
+            service web { availability 99.9% replicas 2 across a2, c1
+                          requires api, 2 of (lock, store, cache) }
+        "#;
+        let loaded = load_text("t.nines", spec.to_string());
+        let model = loaded.model.expect("the spec loads");
+        let exact = analyze(&model, &Options::default());
+        assert!(exact.all_exact());
+        let structure = Structure::build(&model);
+        let mut services: Vec<ServiceResult> = exact.services.clone();
+        for s in &mut services {
+            s.unavailability = Outcome::Bounds {
+                lower: 0.0,
+                upper: 1.0,
+            };
+        }
+        let all: Vec<usize> = (0..model.services.len()).collect();
+        let far = Instant::now() + Duration::from_secs(600);
+        bound_by_conditioning(&structure, &all, far, &mut services);
+        for (got, want) in services.iter().zip(&exact.services) {
+            let name = &model.service(got.id).name;
+            let want = want.unavailability.upper();
+            let (lo, hi) = (got.unavailability.lower(), got.unavailability.upper());
+            assert!(
+                lo <= want * (1.0 + 1e-12) && want <= hi * (1.0 + 1e-12),
+                "{name}: {want} outside [{lo}, {hi}]"
+            );
+            assert!(
+                hi - lo <= 2.0 * CONDITIONED_WIDTH * hi,
+                "{name}: [{lo}, {hi}] wider than asked"
+            );
+        }
+    }
+}
