@@ -9,7 +9,7 @@ pub mod modules;
 pub mod schedule;
 pub mod structure;
 #[cfg(test)]
-mod test_rng;
+mod testing;
 
 use std::time::{Duration, Instant};
 

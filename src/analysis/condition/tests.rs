@@ -4,21 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::analysis::engine::is_up;
-use crate::analysis::test_rng::Rng;
-
-/// P(root down) over all 2^n states.
-fn brute(g: &FaultGraph, root: NodeRef, q: &[f64]) -> f64 {
-    let n = q.len();
-    (0..1u32 << n)
-        .filter(|&m| !is_up(g, root, &|e| m >> e & 1 == 1))
-        .map(|m| {
-            (0..n)
-                .map(|e| if m >> e & 1 == 1 { q[e] } else { 1.0 - q[e] })
-                .product::<f64>()
-        })
-        .sum()
-}
+use crate::analysis::testing::{brute, Rng};
 
 /// A random monotone DAG over `n` events, shaped like a platform: events
 /// below `shared` are domains, combined into domain nodes; the others are

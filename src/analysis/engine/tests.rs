@@ -3,23 +3,7 @@
 
 use super::*;
 
-use crate::analysis::test_rng::Rng;
-
-/// Probability that the events in `mask` are down and the others (of `n`) up.
-fn state_prob(q: &[f64], n: usize, mask: u32) -> f64 {
-    (0..n)
-        .map(|e| if mask >> e & 1 == 1 { q[e] } else { 1.0 - q[e] })
-        .product()
-}
-
-/// P(root down) by enumeration of all states: a sum of non-negative terms.
-fn brute(g: &FaultGraph, root: NodeRef, q: &[f64]) -> f64 {
-    let n = q.len();
-    (0..1u32 << n)
-        .filter(|&m| !is_up(g, root, &|e| m >> e & 1 == 1))
-        .map(|m| state_prob(q, n, m))
-        .sum()
-}
+use crate::analysis::testing::{brute, random_graph, state_prob, Rng};
 
 /// dU/dq_e by enumeration: probability of the other events' states where e is critical.
 fn brute_derivative(g: &FaultGraph, root: NodeRef, q: &[f64], e: usize) -> f64 {
@@ -203,47 +187,6 @@ fn is_up_plain() {
 }
 
 /// A random DAG over `n` events; returns the graph and some roots.
-fn random_graph(rng: &mut Rng, n: usize) -> (FaultGraph, Vec<NodeRef>) {
-    let mut g = FaultGraph::new();
-    let mut nodes: Vec<NodeRef> = (0..n as u32).map(|e| g.add(Gate::Event(e))).collect();
-    for _ in 0..rng.below(3) {
-        let e = rng.below(n) as u32;
-        nodes.push(g.add(Gate::Event(e)));
-    }
-    if rng.below(4) == 0 {
-        let b = rng.below(2) == 0;
-        nodes.push(g.add(Gate::Const(b)));
-    }
-    let gates = 1 + rng.below(14);
-    for _ in 0..gates {
-        let len = nodes.len();
-        let arity = match rng.below(12) {
-            0 => 0,
-            1 => 1,
-            _ => 2 + rng.below(4),
-        };
-        let of: Vec<NodeRef> = (0..arity)
-            .map(|_| {
-                // Favour recent nodes, so that the DAG is deep.
-                let back = rng.below(len).min(rng.below(len));
-                nodes[len - 1 - back]
-            })
-            .collect();
-        let gate = match rng.below(3) {
-            0 => Gate::And(of),
-            1 => Gate::Or(of),
-            _ => Gate::AtLeast {
-                k: rng.below(arity + 2) as u32,
-                of,
-            },
-        };
-        nodes.push(g.add(gate));
-    }
-    let roots = (0..3)
-        .map(|i| nodes[nodes.len() - 1 - i.min(nodes.len() - 1)])
-        .collect();
-    (g, roots)
-}
 
 #[test]
 fn random_dags_against_brute_force() {
