@@ -57,7 +57,8 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         deny_warnings: bool,
-        /// Time for exact numbers before rules read certified bounds.
+        /// Time for the whole check, after which the rules read certified
+        /// bounds where the numbers are not exact yet.
         #[arg(long, default_value = "60s", value_parser = parse_time)]
         max_time: Duration,
     },
