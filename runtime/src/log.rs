@@ -498,14 +498,10 @@ struct Pending {
 
 impl Writer {
     fn run(mut self, rx: mpsc::Receiver<Cmd>) {
-        let mut carry: Option<Cmd> = None;
         loop {
-            let first = match carry.take() {
-                Some(c) => c,
-                None => match rx.recv() {
-                    Ok(c) => c,
-                    Err(_) => return,
-                },
+            let first = match rx.recv() {
+                Ok(c) => c,
+                Err(_) => return,
             };
             let mut batch = Vec::new();
             let mut flushes = Vec::new();
