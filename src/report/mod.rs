@@ -38,6 +38,15 @@ pub fn availability_text(outcome: &Outcome) -> String {
     }
 }
 
+/// Nines of an unavailability: `4.88`, `∞` when perfect.
+pub fn nines_text(down: f64) -> String {
+    if down <= 0.0 {
+        "∞".to_string()
+    } else {
+        format!("{:.2}", -down.log10())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,14 +71,5 @@ mod tests {
         };
         assert_eq!(availability_text(&wide), "[99%, 99.99%]");
         assert_eq!(availability_text(&Outcome::Exact(1e-3)), "99.9%");
-    }
-}
-
-/// Nines of an unavailability: `4.88`, `∞` when perfect.
-pub fn nines_text(down: f64) -> String {
-    if down <= 0.0 {
-        "∞".to_string()
-    } else {
-        format!("{:.2}", -down.log10())
     }
 }
