@@ -184,7 +184,7 @@ impl Spread {
 /// draws, or `None` when no uncertain component lies below it, or when the
 /// exact engine could not solve it within `limits` (re-bounding every draw
 /// would cost far more than the simulation). Each root is compiled once by
-/// the exact engine and re-evaluated per draw.
+/// the exact engine and re-evaluated for all draws at once.
 pub fn composed_spreads(
     structure: &Structure,
     components: &[Uncertain],
@@ -223,18 +223,22 @@ pub fn composed_spreads(
             if !compiled.outcome().is_exact() {
                 return None;
             }
-            let values = draws
+            let sets: Vec<Vec<f64>> = draws
                 .iter()
                 .map(|qs| {
-                    let overrides: Vec<(EventId, f64)> = touched
+                    touched
                         .iter()
                         .map(|&e| {
                             let c = owner[e as usize];
-                            (e, components[c].event_q(qs[c]))
+                            components[c].event_q(qs[c])
                         })
-                        .collect();
-                    compiled.unavailability_with(&overrides).upper()
+                        .collect()
                 })
+                .collect();
+            let values = compiled
+                .unavailability_sets(&touched, &sets)
+                .iter()
+                .map(|o| o.upper())
                 .collect();
             Some(Spread::of(values))
         })

@@ -311,6 +311,53 @@ impl Compact {
         }
     }
 
+    /// The nodes whose probabilities depend on a variable `v` with `varying[v]`, in index
+    /// order (children first).
+    pub fn dependent(&self, varying: &[bool]) -> Vec<u32> {
+        let mut dep = vec![false; self.var.len()];
+        let mut out = Vec::new();
+        for i in 2..self.var.len() {
+            let v = self.var[i] as usize;
+            if varying[v] || dep[self.lo[i] as usize] || dep[self.hi[i] as usize] {
+                dep[i] = true;
+                out.push(i as u32);
+            }
+        }
+        out
+    }
+
+    /// [`Compact::eval_with`] again after only the varying variables' pairs changed: `d` and
+    /// `u` hold every node's probabilities from a full pass (any earlier pairs that agree on
+    /// the other variables), and only `nodes` (from [`Compact::dependent`]) are computed
+    /// again, by the same arithmetic, so the result is the full pass's to the last bit.
+    /// Without `up`, P(up) is not updated (and the root's is returned stale).
+    pub fn eval_nodes(
+        &self,
+        p: &[(f64, f64)],
+        nodes: &[u32],
+        d: &mut [f64],
+        u: &mut [f64],
+        up: bool,
+    ) -> (f64, f64) {
+        if self.root < 2 {
+            return if self.root == 0 {
+                (0.0, 1.0)
+            } else {
+                (1.0, 0.0)
+            };
+        }
+        for &i in nodes {
+            let i = i as usize;
+            let (q, r) = p[self.var[i] as usize];
+            let (l, h) = (self.lo[i] as usize, self.hi[i] as usize);
+            d[i] = q * d[h] + r * d[l];
+            if up {
+                u[i] = q * u[h] + r * u[l];
+            }
+        }
+        (d[self.root as usize], u[self.root as usize])
+    }
+
     /// (P(down), P(up)) of the root, each a sum of non-negative terms.
     pub fn eval(&self, p: &[(f64, f64)]) -> (f64, f64) {
         match self.root {

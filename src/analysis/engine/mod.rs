@@ -18,6 +18,7 @@
 mod bdd;
 mod bounds;
 mod ir;
+mod many;
 mod order;
 mod prep;
 #[cfg(test)]

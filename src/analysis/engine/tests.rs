@@ -236,6 +236,8 @@ fn random_dags_against_brute_force() {
                 assert_eq!(re.unavailability_with(&both), a.unavailability_with(&both));
                 assert_eq!(re.unavailability_with(&[]), a.outcome(), "case {case}");
             }
+            // Many sets over the same events: the same bits as one at a time.
+            same_as_one_at_a_time(&a, &mut rng, n, case);
             // Multilinear: U - U|q_e=0 = q_e dU/dq_e.
             let zero = exact(a.unavailability_with(&[(e, 0.0)]));
             let lhs = want - zero;
@@ -245,6 +247,29 @@ fn random_dags_against_brute_force() {
                 "case {case}: {lhs} vs {rhs}"
             );
         }
+    }
+}
+
+/// [`Analysis::unavailability_sets`] on random sets of a few random events (an event may
+/// repeat) gives, bit for bit, what [`Analysis::unavailability_with`] gives for each set.
+fn same_as_one_at_a_time(a: &Analysis, rng: &mut Rng, n: usize, case: usize) {
+    let k = 1 + rng.below(3);
+    // One event out of range, which both ignore.
+    let mut events: Vec<EventId> = (0..k).map(|_| rng.below(n + 1) as u32).collect();
+    events.sort_unstable();
+    let sets: Vec<Vec<f64>> = (0..4)
+        .map(|_| events.iter().map(|_| rng.prob()).collect())
+        .collect();
+    let many = a.unavailability_sets(&events, &sets);
+    for (set, got) in sets.iter().zip(&many) {
+        let overrides: Vec<(EventId, f64)> =
+            events.iter().copied().zip(set.iter().copied()).collect();
+        let want = a.unavailability_with(&overrides);
+        assert_eq!(
+            format!("{got:?}"),
+            format!("{want:?}"),
+            "case {case}: {events:?} {set:?}"
+        );
     }
 }
 
@@ -289,6 +314,7 @@ fn random_dags_bounds_contain_exact() {
                 o.lower() <= want2 * (1.0 + 1e-12) && want2 * (1.0 - 1e-12) <= o.upper(),
                 "case {case}: {o:?} vs {want2}"
             );
+            same_as_one_at_a_time(&a, &mut rng, n, case);
         }
     }
     assert!(bounded > 100, "only {bounded} bounded outcomes");

@@ -1,0 +1,128 @@
+//! Many re-evaluations of one [`Analysis`] that replace the same few events' probabilities
+//! (posterior draws, for instance): the modules above those events are prepared once, and per
+//! set of probabilities only the BDD nodes that depend on a replaced event are computed again.
+
+use super::prep::Leaf;
+use super::{to_outcome, Analysis, EventId, Method, Outcome, Prob, Top};
+
+/// A module evaluated again for every set: its varying leaves reach it.
+struct Dirty {
+    module: usize,
+    /// For a BDD: its nodes that depend on a varying leaf, and every node's probabilities
+    /// (those of the other nodes stay as computed once).
+    nodes: Vec<u32>,
+    down: Vec<f64>,
+    up: Vec<f64>,
+}
+
+impl Analysis {
+    /// The unavailability under each of `sets` of probabilities for the same `events`
+    /// (`sets[k][j]` is P(down) of `events[j]` in set k): to the last bit what
+    /// [`Analysis::unavailability_with`] gives for each set, without copying the probability
+    /// table per set, and evaluating again only the modules above an event of `events` and,
+    /// in their BDDs, only the nodes above one.
+    pub fn unavailability_sets(&self, events: &[EventId], sets: &[Vec<f64>]) -> Vec<Outcome> {
+        let simple = matches!(self.top, Top::Modules)
+            && !self.modules.is_empty()
+            && self
+                .modules
+                .iter()
+                .all(|m| matches!(m.method, Method::Bdd(_) | Method::Formula(..)))
+            && self.results.iter().all(|r| matches!(r, Prob::Exact(..)));
+        if !simple {
+            // Bounded modules are re-bounded per set: nothing to share.
+            return sets
+                .iter()
+                .map(|set| {
+                    let overrides: Vec<(EventId, f64)> =
+                        events.iter().copied().zip(set.iter().copied()).collect();
+                    self.unavailability_with(&overrides)
+                })
+                .collect();
+        }
+        // (position in a set, event), for the events of this analysis.
+        let events: Vec<(usize, usize)> = events
+            .iter()
+            .enumerate()
+            .map(|(j, &e)| (j, e as usize))
+            .filter(|&(_, e)| e < self.nevents)
+            .collect();
+        let mut varying_event = vec![false; self.nevents];
+        for &(_, e) in &events {
+            varying_event[e] = true;
+        }
+        // Modules with a varying leaf, and (children first) those above them.
+        let mut varying_module = vec![false; self.modules.len()];
+        let mut dirty: Vec<Dirty> = Vec::new();
+        let mut pairs: Vec<(f64, f64)> = Vec::new();
+        let mut varying: Vec<bool> = Vec::new();
+        for (mi, m) in self.modules.iter().enumerate() {
+            varying.clear();
+            varying.extend(m.leaves.iter().map(|&l| match l {
+                Leaf::Event(e) => varying_event.get(e as usize).copied().unwrap_or(false),
+                Leaf::Module(s) => varying_module[s as usize],
+            }));
+            if !varying.iter().any(|&v| v) {
+                continue;
+            }
+            varying_module[mi] = true;
+            let mut entry = Dirty {
+                module: mi,
+                nodes: Vec::new(),
+                down: Vec::new(),
+                up: Vec::new(),
+            };
+            if let Method::Bdd(c) = &m.method {
+                entry.nodes = c.dependent(&varying);
+                self.leaf_pairs(m, &self.probs, &self.results, &mut pairs);
+                c.eval_with(&pairs, &mut entry.down, &mut entry.up);
+            }
+            dirty.push(entry);
+        }
+        let last = self.modules.len() - 1;
+        let mut probs = self.probs.clone();
+        let mut results = self.results.clone();
+        let mut gate_pairs: Vec<(f64, f64)> = Vec::new();
+        sets.iter()
+            .map(|set| {
+                for &(j, e) in &events {
+                    probs[e] = (set[j], 1.0 - set[j]);
+                }
+                for entry in &mut dirty {
+                    let m = &self.modules[entry.module];
+                    self.leaf_pairs(m, &probs, &results, &mut pairs);
+                    let (d, u) = match &m.method {
+                        Method::Bdd(c) => c.eval_nodes(
+                            &pairs,
+                            &entry.nodes,
+                            &mut entry.down,
+                            &mut entry.up,
+                            entry.module != last,
+                        ),
+                        Method::Formula(kind, ch) => {
+                            gate_pairs.clear();
+                            gate_pairs.extend(ch.iter().map(|&c| pairs[c as usize]));
+                            super::tree::eval(*kind, &gate_pairs)
+                        }
+                        // Not reached: every module is a BDD or a formula.
+                        _ => continue,
+                    };
+                    results[entry.module] = Prob::Exact(d, u);
+                }
+                to_outcome(*results.last().unwrap_or(&Prob::Exact(0.0, 1.0)))
+            })
+            .collect()
+    }
+
+    /// The (down, up) pairs of a module's leaves, all exact.
+    fn leaf_pairs(
+        &self,
+        m: &super::Module,
+        probs: &[(f64, f64)],
+        results: &[Prob],
+        out: &mut Vec<(f64, f64)>,
+    ) {
+        out.clear();
+        out.extend(m.leaves.iter().map(|&l| self.leaf_pair(l, probs, results)));
+    }
+}
