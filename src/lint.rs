@@ -11,8 +11,15 @@ use crate::model::load::{load, load_text, Loaded};
 use crate::policy;
 
 /// Time set aside per service for the rules and the rendering after the
-/// numbers (the rules take about 4 us per service on the 100k platform).
+/// numbers (the rules take about 4 us per service on the 100k platform, the
+/// JSON report about 25).
 const AFTER_ANALYSIS_PER_SERVICE: Duration = Duration::from_micros(25);
+
+/// What is left of `max_time` (counted from `started`) for the numbers,
+/// once the rules and the rendering of `services` services are set aside.
+pub fn time_for_numbers(max_time: Duration, started: Instant, services: usize) -> Duration {
+    max_time.saturating_sub(started.elapsed() + AFTER_ANALYSIS_PER_SERVICE * services as u32)
+}
 
 /// Loads `paths` and adds the findings of every rule and policy of every
 /// spec that resolved. `options.max_time` bounds the whole call: loading,
@@ -30,16 +37,12 @@ pub fn check_text(path: impl Into<PathBuf>, text: String, options: &Options) -> 
 
 fn with_findings(mut loaded: Loaded, options: &Options, started: Instant) -> Loaded {
     let mut findings = Vec::new();
-    let after: Duration = loaded
-        .models
-        .iter()
-        .map(|m| AFTER_ANALYSIS_PER_SERVICE * m.services.len() as u32)
-        .sum();
+    let services: usize = loaded.models.iter().map(|m| m.services.len()).sum();
     let count = loaded.models.len();
     for (i, model) in loaded.models.iter().enumerate() {
-        let left = options.max_time.saturating_sub(started.elapsed() + after) / (count - i) as u32;
+        // The models share what is left equally.
         let options = Options {
-            max_time: left,
+            max_time: time_for_numbers(options.max_time, started, services) / (count - i) as u32,
             ..options.clone()
         };
         let analysis = analysis::analyze(model, &options);

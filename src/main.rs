@@ -281,9 +281,6 @@ fn check(
     }
 }
 
-/// Time set aside per service for rendering a report.
-const RENDER_TIME_PER_SERVICE: Duration = Duration::from_micros(25);
-
 fn report(
     spec: &Path,
     format: ReportFormat,
@@ -317,11 +314,9 @@ fn report(
         Detail::Only(only.clone())
     };
     // `--max-time` bounds the whole command: loading is already spent, and
-    // rendering is set aside (measured at about 25 us per service for the
-    // JSON of a 100k-service platform).
-    let rendering = RENDER_TIME_PER_SERVICE * model.services.len() as u32;
+    // the rules and rendering are set aside.
     let options = Options {
-        max_time: max_time.saturating_sub(started.elapsed() + rendering),
+        max_time: nines::lint::time_for_numbers(max_time, started, model.services.len()),
         detail,
         ..Options::default()
     };

@@ -24,7 +24,7 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Instant;
 
-use super::engine::{Analysis, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
+use super::engine::{any_happens, Analysis, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
 
 /// When to stop enumerating the states of one root.
 #[derive(Clone, Copy, Debug)]
@@ -331,13 +331,6 @@ impl States {
     }
 }
 
-/// The probability of every state but the likeliest of independent events
-/// down with probabilities `q`, without cancellation.
-fn states_off_base(q: &[f64]) -> f64 {
-    let log_base: f64 = q.iter().map(|&q| (-q.min(1.0 - q)).ln_1p()).sum();
-    -log_base.exp_m1()
-}
-
 /// Relative width that the enumeration of one root would still have after
 /// every pair of deviations, beyond which it stops after the singles.
 const HOPELESS_WIDTH: f64 = 0.5;
@@ -351,8 +344,6 @@ pub struct Conditioned {
     pub states: usize,
     /// Domain events in the root's cone.
     pub domain_events: usize,
-    /// BDD nodes and modules of the function compiled with stubs.
-    pub compiled: (usize, usize),
 }
 
 /// Bounds on the unavailability of `root` by conditioning on the events
@@ -400,7 +391,8 @@ pub fn bounds(
     // with a bound on the rounding of that difference.
     let mut off_base = 0.0_f64;
     let mut count = 0usize;
-    let off_total = states_off_base(&circuit.q);
+    // Every state but the likeliest: some event away from its likelier value.
+    let off_total = any_happens(circuit.q.iter().map(|&q| q.min(1.0 - q)));
     let left = |off_base: f64, count: usize| -> (f64, f64) {
         let left = off_total - off_base;
         let err = (count + m + 4) as f64 * f64::EPSILON * off_total;
@@ -455,7 +447,6 @@ pub fn bounds(
         outcome,
         states: count,
         domain_events: m,
-        compiled: (analysis.bdd_size(), analysis.module_count()),
     })
 }
 

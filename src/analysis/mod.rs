@@ -69,16 +69,7 @@ fn bound_by_conditioning(
         else {
             continue;
         };
-        let before = services[i].unavailability;
-        let (lower, upper) = (
-            c.outcome.lower().max(before.lower()),
-            c.outcome.upper().min(before.upper()),
-        );
-        services[i].unavailability = if c.outcome.is_exact() {
-            c.outcome
-        } else {
-            Outcome::Bounds { lower, upper }
-        };
+        services[i].unavailability = services[i].unavailability.tightest(c.outcome);
     }
 }
 
@@ -255,15 +246,7 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
             exact
         } else {
             let outcome = modules.solve(root, limits);
-            let before = services[i].unavailability;
-            services[i].unavailability = if outcome.is_exact() {
-                outcome
-            } else {
-                Outcome::Bounds {
-                    lower: outcome.lower().max(before.lower()),
-                    upper: outcome.upper().min(before.upper()),
-                }
-            };
+            services[i].unavailability = services[i].unavailability.tightest(outcome);
             outcome.is_exact()
         }
     };
@@ -287,13 +270,8 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
         let pass = modules.interval_pass();
         for i in left {
             let (lower, upper) = pass[structure.service_nodes[i] as usize];
-            let before = services[i].unavailability;
-            let (lower, upper) = (lower.max(before.lower()), upper.min(before.upper()));
-            services[i].unavailability = if lower == upper {
-                Outcome::Exact(lower)
-            } else {
-                Outcome::Bounds { lower, upper }
-            };
+            let passed = Outcome::Bounds { lower, upper };
+            services[i].unavailability = passed.tightest(services[i].unavailability);
         }
     }
     for (result, service) in services.iter_mut().zip(&model.services) {

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
+use super::engine::{self, any_happens, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
 
 /// Visit dates of the iterative depth-first search.
 struct Dates {
@@ -281,7 +281,7 @@ fn combine(gate: &Gate, downs: &[(f64, f64)], q: &[f64]) -> (f64, f64) {
         // Down when any child is down.
         Gate::And(_) => (
             downs.iter().map(|d| d.0).fold(0.0, f64::max),
-            sum_hi.min(not_all_up(downs.iter().map(|d| d.1))).min(1.0),
+            sum_hi.min(any_happens(downs.iter().map(|d| d.1))).min(1.0),
         ),
         // Down when every child is down.
         Gate::Or(_) => {
@@ -314,7 +314,7 @@ fn combine(gate: &Gate, downs: &[(f64, f64)], q: &[f64]) -> (f64, f64) {
                 let m_down: f64 = lows.iter().take(m as usize).product();
                 let mut highs: Vec<f64> = downs.iter().map(|d| d.1).collect();
                 highs.sort_by(f64::total_cmp);
-                let not_k_up = not_all_up(highs.iter().take(k as usize).copied());
+                let not_k_up = any_happens(highs.iter().take(k as usize).copied());
                 (
                     (frechet_lower(sum_lo, m - 1.0, n) / (n - m + 1.0))
                         .max(m_down)
@@ -324,14 +324,6 @@ fn combine(gate: &Gate, downs: &[(f64, f64)], q: &[f64]) -> (f64, f64) {
             }
         }
     }
-}
-
-/// The chance that not all are up, `1 - prod(1 - d)`, given the chances of
-/// being down, without the cancellation of that subtraction when the `d`
-/// are tiny.
-fn not_all_up(downs: impl Iterator<Item = f64>) -> f64 {
-    let log_all_up: f64 = downs.map(|d| (-d.min(1.0)).ln_1p()).sum();
-    -log_all_up.exp_m1()
 }
 
 /// `sum - whole`, lowered by a bound on the rounding of `n` terms around

@@ -3,7 +3,7 @@
 //! set of probabilities only the BDD nodes that depend on a replaced event are computed again.
 
 use super::prep::Leaf;
-use super::{to_outcome, Analysis, EventId, Method, Outcome, Prob, Top};
+use super::{to_outcome, Analysis, EventId, Method, Outcome, Prob};
 
 /// A module evaluated again for every set: its varying leaves reach it.
 struct Dirty {
@@ -22,14 +22,7 @@ impl Analysis {
     /// table per set, and evaluating again only the modules above an event of `events` and,
     /// in their BDDs, only the nodes above one.
     pub fn unavailability_sets(&self, events: &[EventId], sets: &[Vec<f64>]) -> Vec<Outcome> {
-        let simple = matches!(self.top, Top::Modules)
-            && !self.modules.is_empty()
-            && self
-                .modules
-                .iter()
-                .all(|m| matches!(m.method, Method::Bdd(_) | Method::Formula(..)))
-            && self.results.iter().all(|r| matches!(r, Prob::Exact(..)));
-        if !simple {
+        if !self.is_exact_bdds() {
             // Bounded modules are re-bounded per set: nothing to share.
             return sets
                 .iter()
@@ -115,7 +108,7 @@ impl Analysis {
     }
 
     /// The (down, up) pairs of a module's leaves, all exact.
-    fn leaf_pairs(
+    pub(super) fn leaf_pairs(
         &self,
         m: &super::Module,
         probs: &[(f64, f64)],

@@ -29,6 +29,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use self::ir::{is_up, EventId, FaultGraph, Gate, NodeRef};
+pub use self::tree::any_happens;
 
 use self::bdd::{Compact, Manager};
 use self::prep::{FNode, Kind, Leaf, Local};
@@ -99,6 +100,26 @@ impl Outcome {
         match *self {
             Outcome::Exact(u) => u,
             Outcome::Bounds { lower, .. } => lower,
+        }
+    }
+
+    /// What two results for the same root say together: an exact one if
+    /// either is (`other` first), else the intersection of the bounds.
+    pub fn tightest(self, other: Outcome) -> Outcome {
+        if other.is_exact() {
+            return other;
+        }
+        if self.is_exact() {
+            return self;
+        }
+        let (lower, upper) = (
+            self.lower().max(other.lower()),
+            self.upper().min(other.upper()),
+        );
+        if lower == upper {
+            Outcome::Exact(lower)
+        } else {
+            Outcome::Bounds { lower, upper }
         }
     }
 
@@ -307,6 +328,19 @@ impl Analysis {
         to_outcome(*results.last().unwrap_or(&Prob::Exact(0.0, 1.0)))
     }
 
+    /// True when every module is a BDD or a formula and every result is
+    /// exact: then re-evaluating with other exact probabilities stays exact
+    /// and needs no bounding.
+    fn is_exact_bdds(&self) -> bool {
+        matches!(self.top, Top::Modules)
+            && !self.modules.is_empty()
+            && self
+                .modules
+                .iter()
+                .all(|m| matches!(m.method, Method::Bdd(_) | Method::Formula(..)))
+            && self.results.iter().all(|r| matches!(r, Prob::Exact(..)))
+    }
+
     /// A re-evaluator for many override sets that each touch few events:
     /// see [`Reevaluator`].
     pub fn reevaluator(&self) -> Reevaluator<'_> {
@@ -332,6 +366,7 @@ impl Analysis {
             parent,
             dirty: vec![false; self.modules.len()],
             touched: Vec::new(),
+            exact: self.is_exact_bdds(),
             pairs: Vec::new(),
             gate_pairs: Vec::new(),
             down: Vec::new(),
@@ -502,6 +537,9 @@ pub struct Reevaluator<'a> {
     parent: Vec<u32>,
     dirty: Vec<bool>,
     touched: Vec<u32>,
+    /// Every module is a BDD or a formula with an exact result, so every
+    /// re-evaluation is exact too and takes the direct path.
+    exact: bool,
     /// Buffers reused across evaluations.
     pairs: Vec<(f64, f64)>,
     gate_pairs: Vec<(f64, f64)>,
@@ -534,26 +572,23 @@ impl Reevaluator<'_> {
         for t in 0..self.touched.len() {
             let m = self.touched[t];
             let module = &a.modules[m as usize];
-            let p = match self.exact_pairs(module) {
-                Some(()) => match &module.method {
-                    Method::Bdd(c) => {
-                        let (d, u) = c.eval_with(&self.pairs, &mut self.down, &mut self.up);
-                        Some(Prob::Exact(d, u))
-                    }
+            self.results[m as usize] = if self.exact {
+                a.leaf_pairs(module, &self.probs, &self.results, &mut self.pairs);
+                let (d, u) = match &module.method {
+                    Method::Bdd(c) => c.eval_with(&self.pairs, &mut self.down, &mut self.up),
                     Method::Formula(kind, ch) => {
                         self.gate_pairs.clear();
                         self.gate_pairs
                             .extend(ch.iter().map(|&c| self.pairs[c as usize]));
-                        let (d, u) = tree::eval(*kind, &self.gate_pairs);
-                        Some(Prob::Exact(d, u))
+                        tree::eval(*kind, &self.gate_pairs)
                     }
-                    _ => None,
-                },
-                None => None,
-            };
-            self.results[m as usize] = p.unwrap_or_else(|| {
+                    // Not reached: an exact analysis has only these two.
+                    _ => continue,
+                };
+                Prob::Exact(d, u)
+            } else {
                 a.evaluate(module, &self.probs, &self.results, None, REBOUND_DEPTH)
-            });
+            };
         }
         let outcome = to_outcome(*self.results.last().unwrap_or(&Prob::Exact(0.0, 1.0)));
         // Back to no override.
@@ -567,22 +602,6 @@ impl Reevaluator<'_> {
             }
         }
         outcome
-    }
-
-    /// Fills `pairs` with the module's leaves' (down, up) when all are exact.
-    fn exact_pairs(&mut self, module: &Module) -> Option<()> {
-        self.pairs.clear();
-        for &l in &module.leaves {
-            let pair = match l {
-                Leaf::Event(e) => self.probs[e as usize],
-                Leaf::Module(s) => match self.results[s as usize] {
-                    Prob::Exact(d, u) => (d, u),
-                    Prob::Interval(..) => return None,
-                },
-            };
-            self.pairs.push(pair);
-        }
-        Some(())
     }
 }
 

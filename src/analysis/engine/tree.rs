@@ -3,6 +3,14 @@
 
 use super::prep::Kind;
 
+/// The probability that at least one of independent events happens, given
+/// each one's probability, as `-expm1(sum ln(1 - p))`: no cancellation when
+/// the probabilities are tiny.
+pub fn any_happens(p: impl Iterator<Item = f64>) -> f64 {
+    let log_none: f64 = p.map(|p| (-p.min(1.0)).ln_1p()).sum();
+    -log_none.exp_m1()
+}
+
 /// (P(down), P(up)) of a gate whose children are independent with (down, up) `p`.
 pub(super) fn eval(kind: Kind, p: &[(f64, f64)]) -> (f64, f64) {
     match kind {
