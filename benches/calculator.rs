@@ -12,6 +12,7 @@
 //! cargo bench --bench calculator
 //! NINES_BENCH_SKIP_100K=1 cargo bench --bench calculator   # without 100k
 //! NINES_BENCH_MAX_SERVICES=1000 cargo bench --bench calculator   # 1k only
+//! NINES_BENCH_THREADS=1 cargo bench --bench calculator   # one worker thread (default: one per core)
 //! ```
 
 use std::time::Duration;
@@ -28,6 +29,10 @@ fn options(max_time: Duration) -> Options {
         max_time,
         detail: Detail::WithSlo,
         max_pairs: 10,
+        threads: std::env::var("NINES_BENCH_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
     }
 }
 

@@ -61,6 +61,10 @@ enum Command {
         /// bounds where the numbers are not exact yet.
         #[arg(long, default_value = "60s", value_parser = parse_time)]
         max_time: Duration,
+        /// Worker threads for the numbers (0: one per core); the numbers
+        /// do not depend on it, only how many are exact within the time.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
     /// Compute composed availability, budgets and their consumers.
     Report {
@@ -79,6 +83,10 @@ enum Command {
         /// certified bounds (`60s`, `2m`, or seconds).
         #[arg(long, default_value = "60s", value_parser = parse_time)]
         max_time: Duration,
+        /// Worker threads for the numbers (0: one per core); the numbers
+        /// do not depend on it, only how many are exact within the time.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
     /// Simulate: downtime per error-budget window and the chance of meeting
     /// each SLO (--windows), or steady-state trials (--trials).
@@ -165,14 +173,23 @@ fn main() -> ExitCode {
             format,
             deny_warnings,
             max_time,
-        } => check(&paths, format, deny_warnings, max_time),
+            threads,
+        } => check(&paths, format, deny_warnings, max_time, threads),
         Command::Report {
             spec,
             format,
             services,
             output,
             max_time,
-        } => report(&spec, format, &services, output.as_deref(), max_time),
+            threads,
+        } => report(
+            &spec,
+            format,
+            &services,
+            output.as_deref(),
+            max_time,
+            threads,
+        ),
         Command::Gen {
             spec,
             service,
@@ -239,9 +256,11 @@ fn check(
     format: CheckFormat,
     deny_warnings: bool,
     max_time: Duration,
+    threads: usize,
 ) -> ExitCode {
     let options = Options {
         max_time,
+        threads,
         ..Options::default()
     };
     let loaded = nines::lint::check(paths, &options);
@@ -287,6 +306,7 @@ fn report(
     names: &[String],
     output: Option<&Path>,
     max_time: Duration,
+    threads: usize,
 ) -> ExitCode {
     let started = Instant::now();
     let loaded = nines::load(&[spec.to_path_buf()]);
@@ -318,6 +338,7 @@ fn report(
     let options = Options {
         max_time: nines::lint::time_for_numbers(max_time, started, model.services.len()),
         detail,
+        threads,
         ..Options::default()
     };
     let analysis = analysis::analyze(model, &options);

@@ -39,6 +39,7 @@ fn bound_by_conditioning(
     structure: &Structure,
     left: &[usize],
     until: Instant,
+    threads: usize,
     services: &mut [ServiceResult],
 ) {
     if left.is_empty() {
@@ -50,12 +51,16 @@ fn bound_by_conditioning(
         .map(|e| matches!(e, structure::Event::Domain(_)))
         .collect();
     let only = condition::shared_only(&structure.graph, &is_domain);
-    for (n, &i) in left.iter().enumerate() {
+    let mut workers = vec![(); threads];
+    let bounds = schedule::share(left, &mut workers, |_, position, i| {
         let now = Instant::now();
         if now >= until {
-            break;
+            return None;
         }
-        let slice_end = now + (until - now) / (left.len() - n) as u32;
+        // An equal share of what is left for each service not started yet,
+        // `threads` of them at a time.
+        let waiting = (left.len() - position).div_ceil(threads) as u32;
+        let slice_end = now + (until - now) / waiting.max(1);
         let compile = engine::Limits::attempt(slice_end, Some(schedule::FIRST_CAPS[2]));
         let stop = condition::Stop {
             deadline: slice_end,
@@ -64,12 +69,12 @@ fn bound_by_conditioning(
             give_up_when_hopeless: true,
         };
         let root = structure.service_nodes[i];
-        let Some(c) =
-            condition::bounds(&structure.graph, &structure.q, &only, root, &compile, &stop)
-        else {
-            continue;
-        };
-        services[i].unavailability = services[i].unavailability.tightest(c.outcome);
+        condition::bounds(&structure.graph, &structure.q, &only, root, &compile, &stop)
+    });
+    for (&i, c) in left.iter().zip(bounds) {
+        if let Some(c) = c {
+            services[i].unavailability = services[i].unavailability.tightest(c.outcome);
+        }
     }
 }
 
@@ -94,6 +99,10 @@ pub struct Options {
     pub detail: Detail,
     /// Most pairs of components listed as double points of failure.
     pub max_pairs: usize,
+    /// Worker threads (0: one per core). Services are solved independently,
+    /// so the numbers do not depend on it; with a `max_time` too short for
+    /// every service, more threads make more of them exact.
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -102,6 +111,7 @@ impl Default for Options {
             max_time: Duration::from_secs(60),
             detail: Detail::WithSlo,
             max_pairs: 10,
+            threads: 0,
         }
     }
 }
@@ -183,6 +193,30 @@ impl Analysis {
     }
 }
 
+/// A service before anything is known of it: bounds `[0, 1]`, no detail.
+fn unknown(i: usize) -> ServiceResult {
+    ServiceResult {
+        id: ServiceId(i as u32),
+        unavailability: Outcome::Bounds {
+            lower: 0.0,
+            upper: 1.0,
+        },
+        budget: None,
+        detailed: false,
+        consumers: Vec::new(),
+        required: Vec::new(),
+        single_points_of_failure: Vec::new(),
+        double_points_of_failure: Vec::new(),
+    }
+}
+
+/// What an exact attempt gives one service: its whole detailed result, or
+/// its exact unavailability.
+enum Solved {
+    Detailed(Box<ServiceResult>),
+    Outcome(Outcome),
+}
+
 /// Analyzes a model.
 pub fn analyze(model: &Model, options: &Options) -> Analysis {
     let start = Instant::now();
@@ -202,71 +236,70 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
         })
         .collect();
     let window = model.window.seconds;
-    let mut services: Vec<ServiceResult> = (0..model.services.len())
-        .map(|i| ServiceResult {
-            id: ServiceId(i as u32),
-            unavailability: Outcome::Bounds {
-                lower: 0.0,
-                upper: 1.0,
-            },
-            budget: None,
-            detailed: false,
-            consumers: Vec::new(),
-            required: Vec::new(),
-            single_points_of_failure: Vec::new(),
-            double_points_of_failure: Vec::new(),
-        })
-        .collect();
+    let mut services: Vec<ServiceResult> = (0..model.services.len()).map(unknown).collect();
     // Services shown in detail are solved over their own cone (the detail
     // needs the compiled function); the others through the platform's
     // modules, each shared module solved once. Light services first: see
     // `schedule`.
-    let mut modules = modules::Modules::new(&structure.graph, &structure.q);
+    let threads = schedule::threads(options.threads);
+    let first = modules::Modules::new(&structure.graph, &structure.q);
+    let mut workers: Vec<modules::Modules> = (1..threads).map(|_| first.fresh()).collect();
+    workers.insert(0, first);
     let mut order: Vec<usize> = (0..model.services.len()).collect();
     let paths = schedule::path_counts(&structure.graph);
     schedule::lightest_first(&mut order, |i| structure.service_nodes[i], &paths);
-    let attempt = |services: &mut [ServiceResult],
-                   modules: &mut modules::Modules,
-                   i: usize,
-                   limits: &engine::Limits| {
+    let attempt = |modules: &mut modules::Modules, i: usize, limits: &engine::Limits| {
         let root = structure.service_nodes[i];
         if wanted[i] {
             let compiled = detail::Compiled::new(&structure, root, limits);
-            let exact = compiled.outcome().is_exact();
-            if exact {
-                detail::fill(
-                    model,
-                    &structure,
-                    &mut services[i],
-                    options,
-                    deadline,
-                    &compiled,
-                );
+            if !compiled.outcome().is_exact() {
+                return None;
             }
-            exact
+            let mut result = unknown(i);
+            detail::fill(model, &structure, &mut result, options, deadline, &compiled);
+            Some(Solved::Detailed(Box::new(result)))
         } else {
             let outcome = modules.solve(root, limits);
+            outcome.is_exact().then_some(Solved::Outcome(outcome))
+        }
+    };
+    let keep = |services: &mut [ServiceResult], i: usize, solved: Solved| match solved {
+        Solved::Detailed(result) => services[i] = *result,
+        Solved::Outcome(outcome) => {
             services[i].unavailability = services[i].unavailability.tightest(outcome);
-            outcome.is_exact()
         }
     };
     let first_deadline = start + exact_time.mul_f64(FIRST_ROUNDS);
-    let left = schedule::rounds(order, &schedule::FIRST_CAPS, first_deadline, |i, limits| {
-        attempt(&mut services, &mut modules, i, limits)
-    });
+    let left = schedule::rounds(
+        order,
+        &schedule::FIRST_CAPS,
+        first_deadline,
+        &mut workers,
+        attempt,
+        |i, solved| keep(&mut services, i, solved),
+    );
     // Certified bounds for every service left, by conditioning on the
     // failure domains, before the heavy ones get the rest of the time.
     let conditioned_until = start + exact_time.mul_f64(FIRST_ROUNDS + CONDITIONING);
-    bound_by_conditioning(&structure, &left, conditioned_until, &mut services);
+    bound_by_conditioning(&structure, &left, conditioned_until, threads, &mut services);
     // Exact by now and without detail to fill: done.
     let mut left = left;
     left.retain(|&i| wanted[i] || !services[i].unavailability.is_exact());
-    let left = schedule::rounds(left, &schedule::LAST_CAPS, deadline, |i, limits| {
-        attempt(&mut services, &mut modules, i, limits)
-    });
+    let left = schedule::rounds(
+        left,
+        &schedule::LAST_CAPS,
+        deadline,
+        &mut workers,
+        attempt,
+        |i, solved| keep(&mut services, i, solved),
+    );
     // Whatever is not exact by the deadline keeps the tighter of its
     // conditioned bounds and one interval pass over the solved modules.
     if !left.is_empty() {
+        let mut modules = workers.swap_remove(0);
+        for other in workers {
+            modules.absorb(other);
+        }
         let pass = modules.interval_pass();
         for i in left {
             let (lower, upper) = pass[structure.service_nodes[i] as usize];
@@ -383,7 +416,7 @@ mod conditioning_tests {
         }
         let all: Vec<usize> = (0..model.services.len()).collect();
         let far = Instant::now() + Duration::from_secs(600);
-        bound_by_conditioning(&structure, &all, far, &mut services);
+        bound_by_conditioning(&structure, &all, far, 2, &mut services);
         for (got, want) in services.iter().zip(&exact.services) {
             let name = &model.service(got.id).name;
             let want = want.unavailability.upper();
@@ -396,6 +429,35 @@ mod conditioning_tests {
                 hi - lo <= 2.0 * CONDITIONED_WIDTH * hi,
                 "{name}: [{lo}, {hi}] wider than asked"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod thread_tests {
+    use super::*;
+    use crate::model::load::load_text;
+
+    /// Every number, detail included, is the same whatever the number of
+    /// worker threads (the services are shared among them differently).
+    #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        let spec = include_str!("../../specs/appengine.nines");
+        let loaded = load_text("appengine.nines", spec.to_string());
+        let model = loaded.model.expect("the shipped spec loads");
+        let run = |threads: usize| {
+            let options = Options {
+                detail: Detail::All,
+                threads,
+                ..Options::default()
+            };
+            let analysis = analyze(&model, &options);
+            assert!(analysis.all_exact());
+            format!("{:?} {:?}", analysis.services, analysis.layers)
+        };
+        let one = run(1);
+        for threads in [2, 3, 8] {
+            assert!(run(threads) == one, "{threads} threads differ from one");
         }
     }
 }

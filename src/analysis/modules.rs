@@ -126,6 +126,26 @@ impl<'a> Modules<'a> {
         }
     }
 
+    /// Another view of the same graph with nothing solved yet, for another
+    /// thread (the module test is not repeated).
+    pub fn fresh(&self) -> Self {
+        Modules {
+            graph: self.graph,
+            q: self.q,
+            module: self.module.clone(),
+            solved: HashMap::new(),
+            mark: vec![0; self.graph.len()],
+            generation: 0,
+        }
+    }
+
+    /// Takes in what `other` (a [`Modules::fresh`] copy) solved.
+    pub fn absorb(&mut self, other: Modules<'a>) {
+        for (node, outcome) in other.solved {
+            self.solved.entry(node).or_insert(outcome);
+        }
+    }
+
     /// The outcome of `node` if it was solved already.
     pub fn known(&self, node: NodeRef) -> Option<Outcome> {
         self.solved.get(&node).copied()

@@ -12,8 +12,12 @@
 //! or when every service is exact. The caller runs the rounds in two parts
 //! ([`FIRST_CAPS`], [`LAST_CAPS`]) with certified bounds for what is left
 //! in between, so that no service is left with poor bounds because a few
-//! heavy ones took the time.
+//! heavy ones took the time. Within a round, the services are shared among
+//! worker threads ([`share`]): each thread takes the next service in the
+//! lightest-first order, so the order of the work is kept, and each
+//! service's result is the same whichever thread computed it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::engine::{FaultGraph, Gate, Limits, NodeRef};
@@ -51,23 +55,98 @@ pub const FIRST_CAPS: [usize; 3] = [1 << 12, 1 << 15, 1 << 18];
 /// service has bounds.
 pub const LAST_CAPS: [usize; 2] = [1 << 21, 1 << 24];
 
-/// Runs `attempt(i, limits)` for every `i` in `pending`, in rounds of
-/// growing node caps, until it returns true (solved) for all or `deadline`
-/// passes. Returns the items never solved, in their given order.
-pub fn rounds(
+/// The number of worker threads for `requested` (0: one per core).
+pub fn threads(requested: usize) -> usize {
+    if requested > 0 {
+        return requested;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs `attempt(state, i, limits)` for every `i` in `pending`, in rounds of
+/// growing node caps, until it returns a result (solved) for all or
+/// `deadline` passes. The items are shared among one thread per worker
+/// state (see [`share`]); `solved(i, result)` is called on the caller's
+/// thread, in the order of `pending`. Returns the items never solved, in
+/// their given order.
+pub fn rounds<S: Send, R: Send>(
     mut pending: Vec<usize>,
     caps: &[usize],
     deadline: Instant,
-    mut attempt: impl FnMut(usize, &Limits) -> bool,
+    workers: &mut [S],
+    attempt: impl Fn(&mut S, usize, &Limits) -> Option<R> + Sync,
+    mut solved: impl FnMut(usize, R),
 ) -> Vec<usize> {
     for &cap in caps {
         let limits = Limits::attempt(deadline, Some(cap));
-        pending.retain(|&i| Instant::now() >= deadline || !attempt(i, &limits));
+        let results = share(&pending, workers, |state, _, i| {
+            if Instant::now() >= deadline {
+                None
+            } else {
+                attempt(state, i, &limits)
+            }
+        });
+        let mut left = Vec::new();
+        for (&i, result) in pending.iter().zip(results) {
+            match result {
+                Some(r) => solved(i, r),
+                None => left.push(i),
+            }
+        }
+        pending = left;
         if pending.is_empty() || Instant::now() >= deadline {
             break;
         }
     }
     pending
+}
+
+/// Runs `work(state, position, item)` for every item, on one thread per
+/// worker state (the caller's own thread when there is one state). Workers
+/// take the items in their given order from a shared counter, so the light
+/// items given first are done first whatever the number of threads; the
+/// results come back in the items' order. `workers` must not be empty.
+pub fn share<S: Send, R: Send>(
+    items: &[usize],
+    workers: &mut [S],
+    work: impl Fn(&mut S, usize, usize) -> Option<R> + Sync,
+) -> Vec<Option<R>> {
+    if workers.len() == 1 || items.len() <= 1 {
+        let state = &mut workers[0];
+        return items
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| work(state, k, i))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let (next, work) = (&next, &work);
+    let parts: Vec<Vec<(usize, Option<R>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = workers
+            .iter_mut()
+            .map(|state| {
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = items.get(k) else {
+                            return done;
+                        };
+                        done.push((k, work(state, k, i)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut results: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    for (k, r) in parts.into_iter().flatten() {
+        results[k] = r;
+    }
+    results
 }
 
 #[cfg(test)]
@@ -80,15 +159,32 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(60);
         // Item i needs a cap of at least i << 15 nodes (item 0 fits the first
         // round); item 4 needs more than the last cap.
-        let mut tries = vec![0; 5];
         let caps: Vec<usize> = FIRST_CAPS.iter().chain(&LAST_CAPS).copied().collect();
-        let left = rounds((0..5).collect(), &caps, deadline, |i, limits| {
-            tries[i] += 1;
-            let need = if i == 4 { 1 << 25 } else { i << 15 };
-            limits.max_nodes.is_some_and(|c| c >= need)
-        });
-        assert_eq!(left, [4]);
-        assert_eq!(tries, [1, 2, 3, 3, 5]);
+        for threads in [1, 2, 3] {
+            let tries: Vec<AtomicUsize> = (0..5).map(|_| AtomicUsize::new(0)).collect();
+            let mut workers = vec![(); threads];
+            let mut solved = Vec::new();
+            let left = rounds(
+                (0..5).collect(),
+                &caps,
+                deadline,
+                &mut workers,
+                |_, i, limits| {
+                    tries[i].fetch_add(1, Ordering::Relaxed);
+                    let need = if i == 4 { 1 << 25 } else { i << 15 };
+                    limits
+                        .max_nodes
+                        .is_some_and(|c| c >= need)
+                        .then_some(i * 10)
+                },
+                |i, r| solved.push((i, r)),
+            );
+            assert_eq!(left, [4]);
+            let tries: Vec<usize> = tries.iter().map(|t| t.load(Ordering::Relaxed)).collect();
+            assert_eq!(tries, [1, 2, 3, 3, 5]);
+            // Reported round by round, in the order of the items.
+            assert_eq!(solved, [(0, 0), (1, 10), (2, 20), (3, 30)]);
+        }
     }
 
     #[test]
@@ -108,7 +204,33 @@ mod tests {
 
     #[test]
     fn nothing_is_attempted_after_the_deadline() {
-        let left = rounds(vec![3, 1, 2], &FIRST_CAPS, Instant::now(), |_, _| true);
+        let mut workers = vec![(), ()];
+        let left = rounds(
+            vec![3, 1, 2],
+            &FIRST_CAPS,
+            Instant::now(),
+            &mut workers,
+            |_, _, _| Some(()),
+            |_, _| panic!("nothing is attempted"),
+        );
         assert_eq!(left, [3, 1, 2]);
+    }
+
+    #[test]
+    fn shared_work_comes_back_in_order_and_uses_every_worker() {
+        let items: Vec<usize> = (0..1000).rev().collect();
+        let mut workers = vec![0usize; 2];
+        let out = share(&items, &mut workers, |count, k, i| {
+            *count += 1;
+            // A little work, so that both threads get some items.
+            std::thread::sleep(std::time::Duration::from_micros(20));
+            (i % 7 != 0).then_some((k, i * 2))
+        });
+        for (k, r) in out.iter().enumerate() {
+            let i = items[k];
+            assert_eq!(*r, (i % 7 != 0).then_some((k, i * 2)));
+        }
+        assert_eq!(workers.iter().sum::<usize>(), 1000);
+        assert!(workers.iter().all(|&c| c > 0), "{workers:?}");
     }
 }
