@@ -32,6 +32,15 @@ const CONDITIONING: f64 = 0.3;
 /// Relative width at which conditioned bounds are good enough.
 const CONDITIONED_WIDTH: f64 = 1e-9;
 
+/// The least time (per thread) conditioning gives a service: compiling the
+/// cut function of a heavy realistic cone and evaluating its single and
+/// double domain failures take tens of milliseconds (with `--max-time 60`
+/// on the realistic 10k platform, the services left got about 150 ms each
+/// and bounds within about 3e-5 of their value; with 10 ms each, their
+/// bounds stayed near [0, 1]). With less time than this for each, the
+/// lightest get it and the others none, rather than all a useless share.
+const CONDITIONING_PER_SERVICE: Duration = Duration::from_millis(50);
+
 /// Certified bounds for the services `left`, by conditioning on the failure
 /// domains (see [`condition`]), sharing the time until `until` equally; a
 /// service keeps the tighter of these and the bounds it already has.
@@ -58,10 +67,13 @@ fn bound_by_conditioning(
             return None;
         }
         // An equal share of what is left for each service not started yet,
-        // `threads` of them at a time.
+        // `threads` of them at a time, but at least the time that gives
+        // useful bounds (the lightest services first).
         let waiting = (left.len() - position).div_ceil(threads) as u32;
-        let slice_end = now + (until - now) / waiting.max(1);
-        let compile = engine::Limits::attempt(slice_end, Some(schedule::FIRST_CAPS[2]));
+        let share = ((until - now) / waiting.max(1)).max(CONDITIONING_PER_SERVICE);
+        let slice_end = (now + share).min(until);
+        let compile =
+            engine::Limits::attempt(slice_end, Some(schedule::CAPS[schedule::FIRST_CAPS - 1]));
         let stop = condition::Stop {
             deadline: slice_end,
             relative_width: CONDITIONED_WIDTH,
@@ -271,23 +283,36 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     };
     let first_deadline = start + exact_time.mul_f64(FIRST_ROUNDS);
     let left = schedule::rounds(
-        order,
-        &schedule::FIRST_CAPS,
+        order.into_iter().map(schedule::Left::new).collect(),
+        &schedule::CAPS[..schedule::FIRST_CAPS],
         first_deadline,
         &mut workers,
         attempt,
         |i, solved| keep(&mut services, i, solved),
     );
-    // Certified bounds for every service left, by conditioning on the
-    // failure domains, before the heavy ones get the rest of the time.
+    // Certified bounds by conditioning on the failure domains for the heavy
+    // services (over every cap of the first rounds), before they get the
+    // rest of the time. Those not tried with every cap yet are lighter: the
+    // exact method comes back to them first.
+    let heavy: Vec<usize> = left
+        .iter()
+        .filter(|l| l.failed == schedule::FIRST_CAPS)
+        .map(|l| l.item)
+        .collect();
     let conditioned_until = start + exact_time.mul_f64(FIRST_ROUNDS + CONDITIONING);
-    bound_by_conditioning(&structure, &left, conditioned_until, threads, &mut services);
+    bound_by_conditioning(
+        &structure,
+        &heavy,
+        conditioned_until,
+        threads,
+        &mut services,
+    );
     // Exact by now and without detail to fill: done.
     let mut left = left;
-    left.retain(|&i| wanted[i] || !services[i].unavailability.is_exact());
+    left.retain(|l| wanted[l.item] || !services[l.item].unavailability.is_exact());
     let left = schedule::rounds(
         left,
-        &schedule::LAST_CAPS,
+        &schedule::CAPS,
         deadline,
         &mut workers,
         attempt,
@@ -301,7 +326,7 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
             modules.absorb(other);
         }
         let pass = modules.interval_pass();
-        for i in left {
+        for schedule::Left { item: i, .. } in left {
             let (lower, upper) = pass[structure.service_nodes[i] as usize];
             let passed = Outcome::Bounds { lower, upper };
             services[i].unavailability = passed.tightest(services[i].unavailability);

@@ -10,9 +10,10 @@
 //! is the limit, and the service gets bounds). Work wasted on failed attempts is at most about a
 //! seventh of the final attempt's, and each round ends before the deadline
 //! or when every service is exact. The caller runs the rounds in two parts
-//! ([`FIRST_CAPS`], [`LAST_CAPS`]) with certified bounds for what is left
-//! in between, so that no service is left with poor bounds because a few
-//! heavy ones took the time. Within a round, the services are shared among
+//! (the first [`FIRST_CAPS`] of [`CAPS`], then all of them for what is
+//! left) with certified bounds for the heavy services in between, so that
+//! no service is left with poor bounds because a few heavy ones took the
+//! time. Within a round, the services are shared among
 //! worker threads ([`share`]): each thread takes the next service in the
 //! lightest-first order, so the order of the work is kept, and each
 //! service's result is the same whichever thread computed it.
@@ -47,14 +48,6 @@ pub fn lightest_first(items: &mut [usize], node: impl Fn(usize) -> NodeRef, path
     items.sort_by(|a, b| paths[node(*a) as usize].total_cmp(&paths[node(*b) as usize]));
 }
 
-/// BDD node caps of the first rounds: most services of a large platform
-/// are solved within them.
-pub const FIRST_CAPS: [usize; 3] = [1 << 12, 1 << 15, 1 << 18];
-
-/// BDD node caps of the last rounds, for the heavy services, once every
-/// service has bounds.
-pub const LAST_CAPS: [usize; 2] = [1 << 21, 1 << 24];
-
 /// The number of worker threads for `requested` (0: one per core).
 pub fn threads(requested: usize) -> usize {
     if requested > 0 {
@@ -63,34 +56,76 @@ pub fn threads(requested: usize) -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Runs `attempt(state, i, limits)` for every `i` in `pending`, in rounds of
-/// growing node caps, until it returns a result (solved) for all or
-/// `deadline` passes. The items are shared among one thread per worker
-/// state (see [`share`]); `solved(i, result)` is called on the caller's
-/// thread, in the order of `pending`. Returns the items never solved, in
-/// their given order.
+/// BDD node caps, in the order they are tried: the first three are the first
+/// rounds (most services of a large platform are solved within them), the
+/// last two are for the heavy services once every service has bounds.
+pub const CAPS: [usize; 5] = [1 << 12, 1 << 15, 1 << 18, 1 << 21, 1 << 24];
+
+/// How many of [`CAPS`] the first rounds try.
+pub const FIRST_CAPS: usize = 3;
+
+/// An item not solved yet, and how many caps of the ladder it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Left {
+    /// The item.
+    pub item: usize,
+    /// The caps it was tried with, without success: `caps[..failed]`.
+    pub failed: usize,
+}
+
+impl Left {
+    /// An item not tried yet.
+    pub fn new(item: usize) -> Self {
+        Left { item, failed: 0 }
+    }
+}
+
+/// Runs `attempt(state, i, limits)` for the items `pending`, in rounds of
+/// growing node caps (`caps`, each item from the first cap it has not
+/// failed), until it returns a result (solved) for all or `deadline` passes.
+/// The items are shared among one thread per worker state (see [`share`]);
+/// `solved(i, result)` is called on the caller's thread, in the order of
+/// `pending`. Returns the items never solved, in their given order, with the
+/// caps they failed.
 pub fn rounds<S: Send, R: Send>(
-    mut pending: Vec<usize>,
+    mut pending: Vec<Left>,
     caps: &[usize],
     deadline: Instant,
     workers: &mut [S],
     attempt: impl Fn(&mut S, usize, &Limits) -> Option<R> + Sync,
     mut solved: impl FnMut(usize, R),
-) -> Vec<usize> {
-    for &cap in caps {
+) -> Vec<Left> {
+    for (round, &cap) in caps.iter().enumerate() {
         let limits = Limits::attempt(deadline, Some(cap));
-        let results = share(&pending, workers, |state, _, i| {
+        let due: Vec<usize> = pending
+            .iter()
+            .filter(|l| l.failed == round)
+            .map(|l| l.item)
+            .collect();
+        let mut results = share(&due, workers, |state, _, i| {
             if Instant::now() >= deadline {
                 None
             } else {
-                attempt(state, i, &limits)
+                Some(attempt(state, i, &limits))
             }
-        });
-        let mut left = Vec::new();
-        for (&i, result) in pending.iter().zip(results) {
-            match result {
-                Some(r) => solved(i, r),
-                None => left.push(i),
+        })
+        .into_iter();
+        let mut left = Vec::with_capacity(pending.len());
+        for l in pending {
+            if l.failed != round {
+                left.push(l);
+                continue;
+            }
+            match results.next().flatten() {
+                // Attempted and solved.
+                Some(Some(r)) => solved(l.item, r),
+                // Attempted and over the cap.
+                Some(None) => left.push(Left {
+                    item: l.item,
+                    failed: round + 1,
+                }),
+                // Not attempted: out of time.
+                None => left.push(l),
             }
         }
         pending = left;
@@ -159,14 +194,13 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(60);
         // Item i needs a cap of at least i << 15 nodes (item 0 fits the first
         // round); item 4 needs more than the last cap.
-        let caps: Vec<usize> = FIRST_CAPS.iter().chain(&LAST_CAPS).copied().collect();
         for threads in [1, 2, 3] {
             let tries: Vec<AtomicUsize> = (0..5).map(|_| AtomicUsize::new(0)).collect();
             let mut workers = vec![(); threads];
             let mut solved = Vec::new();
             let left = rounds(
-                (0..5).collect(),
-                &caps,
+                (0..5).map(Left::new).collect(),
+                &CAPS,
                 deadline,
                 &mut workers,
                 |_, i, limits| {
@@ -179,12 +213,50 @@ mod tests {
                 },
                 |i, r| solved.push((i, r)),
             );
-            assert_eq!(left, [4]);
+            assert_eq!(left, [Left { item: 4, failed: 5 }]);
             let tries: Vec<usize> = tries.iter().map(|t| t.load(Ordering::Relaxed)).collect();
             assert_eq!(tries, [1, 2, 3, 3, 5]);
             // Reported round by round, in the order of the items.
             assert_eq!(solved, [(0, 0), (1, 10), (2, 20), (3, 30)]);
         }
+    }
+
+    #[test]
+    fn rounds_resume_each_item_at_the_first_cap_it_has_not_failed() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let tried: std::sync::Mutex<Vec<(usize, usize)>> = Default::default();
+        let mut workers = vec![()];
+        let left = rounds(
+            vec![
+                Left { item: 7, failed: 3 },
+                Left::new(8),
+                Left { item: 9, failed: 1 },
+            ],
+            &CAPS,
+            deadline,
+            &mut workers,
+            |_, i, limits| {
+                let cap = limits.max_nodes.unwrap_or(0);
+                tried.lock().unwrap().push((i, cap));
+                (cap >= CAPS[3]).then_some(())
+            },
+            |_, _| {},
+        );
+        assert!(left.is_empty());
+        let tried = tried.into_inner().unwrap();
+        assert_eq!(
+            tried,
+            [
+                (8, CAPS[0]),
+                (8, CAPS[1]),
+                (9, CAPS[1]),
+                (8, CAPS[2]),
+                (9, CAPS[2]),
+                (7, CAPS[3]),
+                (8, CAPS[3]),
+                (9, CAPS[3]),
+            ]
+        );
     }
 
     #[test]
@@ -205,15 +277,16 @@ mod tests {
     #[test]
     fn nothing_is_attempted_after_the_deadline() {
         let mut workers = vec![(), ()];
+        let pending: Vec<Left> = [3, 1, 2].map(Left::new).to_vec();
         let left = rounds(
-            vec![3, 1, 2],
-            &FIRST_CAPS,
+            pending.clone(),
+            &CAPS,
             Instant::now(),
             &mut workers,
             |_, _, _| Some(()),
             |_, _| panic!("nothing is attempted"),
         );
-        assert_eq!(left, [3, 1, 2]);
+        assert_eq!(left, pending);
     }
 
     #[test]
