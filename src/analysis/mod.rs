@@ -5,6 +5,7 @@
 pub mod condition;
 pub mod detail;
 pub mod engine;
+pub mod flat;
 pub mod modules;
 pub mod schedule;
 pub mod structure;
@@ -205,6 +206,28 @@ impl Analysis {
     }
 }
 
+/// The events of the top failure domains (those without a parent, then
+/// their children), at most [`flat::MAX_CONDITIONED`]: the domains most
+/// services share, for [`flat::frontier_bounds`].
+fn top_domain_events(model: &Model, structure: &Structure) -> Vec<engine::EventId> {
+    let depth = |d: &crate::model::Domain| match d.parent {
+        None => 0,
+        Some(p) => 1 + usize::from(model.domain(p).parent.is_some()),
+    };
+    let mut top: Vec<(usize, engine::EventId)> = model
+        .domains
+        .iter()
+        .zip(&structure.domain_events)
+        .filter_map(|(d, e)| e.map(|e| (depth(d), e)))
+        .filter(|&(depth, _)| depth <= 1)
+        .collect();
+    top.sort_unstable();
+    top.into_iter()
+        .map(|(_, e)| e)
+        .take(flat::MAX_CONDITIONED)
+        .collect()
+}
+
 /// A service before anything is known of it: bounds `[0, 1]`, no detail.
 fn unknown(i: usize) -> ServiceResult {
     ServiceResult {
@@ -326,10 +349,29 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
             modules.absorb(other);
         }
         let pass = modules.interval_pass();
-        for schedule::Left { item: i, .. } in left {
+        for &schedule::Left { item: i, .. } in &left {
             let (lower, upper) = pass[structure.service_nodes[i] as usize];
             let passed = Outcome::Bounds { lower, upper };
             services[i].unavailability = passed.tightest(services[i].unavailability);
+        }
+        // Then the bounds from each one's frontier, conditioned on the top
+        // domains, in the time kept in reserve.
+        let roots: Vec<_> = left
+            .iter()
+            .map(|l| structure.service_nodes[l.item])
+            .collect();
+        let flat = flat::frontier_bounds(
+            &structure.graph,
+            &structure.q,
+            &top_domain_events(model, &structure),
+            &roots,
+            start + options.max_time,
+        );
+        for (l, bounds) in left.iter().zip(flat) {
+            if let Some((lower, upper)) = bounds {
+                let flat = Outcome::Bounds { lower, upper };
+                services[l.item].unavailability = services[l.item].unavailability.tightest(flat);
+            }
         }
     }
     for (result, service) in services.iter_mut().zip(&model.services) {
