@@ -28,6 +28,10 @@ const RESERVE: f64 = 0.05;
 /// every service), then for the conditioned bounds of the services left;
 /// the rest goes to the last rounds (the heavy services).
 const FIRST_ROUNDS: f64 = 0.4;
+
+/// Share of the exact method's time for the frontier bounds of the services
+/// it leaves (see [`flat`]), at its end.
+const FRONTIER: f64 = 0.03;
 const CONDITIONING: f64 = 0.3;
 
 /// Relative width at which conditioned bounds are good enough.
@@ -258,7 +262,8 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     // The exact method stops early enough to leave time for the bounds of
     // what is left and for rendering the report.
     let exact_time = options.max_time.mul_f64(1.0 - RESERVE);
-    let deadline = start + exact_time;
+    // The last share of it goes to the frontier bounds of what is left.
+    let deadline = start + exact_time.mul_f64(1.0 - FRONTIER);
     let structure = Structure::build(model);
     let wanted: Vec<bool> = model
         .services
@@ -355,7 +360,7 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
             services[i].unavailability = passed.tightest(services[i].unavailability);
         }
         // Then the bounds from each one's frontier, conditioned on the top
-        // domains, in the time kept in reserve.
+        // domains.
         let roots: Vec<_> = left
             .iter()
             .map(|l| structure.service_nodes[l.item])
@@ -365,13 +370,11 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
             &structure.q,
             &top_domain_events(model, &structure),
             &roots,
-            start + options.max_time,
+            start + exact_time,
         );
-        for (l, bounds) in left.iter().zip(flat) {
-            if let Some((lower, upper)) = bounds {
-                let flat = Outcome::Bounds { lower, upper };
-                services[l.item].unavailability = services[l.item].unavailability.tightest(flat);
-            }
+        for (l, (lower, upper)) in left.iter().zip(flat) {
+            let flat = Outcome::Bounds { lower, upper };
+            services[l.item].unavailability = services[l.item].unavailability.tightest(flat);
         }
     }
     for (result, service) in services.iter_mut().zip(&model.services) {

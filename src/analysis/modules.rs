@@ -282,7 +282,7 @@ pub fn interval_pass(
 }
 
 /// Fréchet bounds of one gate from its children's bounds.
-fn combine(gate: &Gate, downs: &[(f64, f64)], q: &[f64]) -> (f64, f64) {
+pub(super) fn combine(gate: &Gate, downs: &[(f64, f64)], q: &[f64]) -> (f64, f64) {
     let n = downs.len() as f64;
     let sum_lo: f64 = downs.iter().map(|d| d.0).sum();
     let sum_hi: f64 = downs.iter().map(|d| d.1).sum();
