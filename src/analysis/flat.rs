@@ -16,8 +16,9 @@
 //!    the independent events left, so by Harris's inequality (the FKG
 //!    inequality of product measures) they are all up at least as often as
 //!    if they were independent: P(down) <= 1 - prod(1 - U(w)). And the root
-//!    is down at least as often as any one frontier node: P(down) >= max
-//!    L(w).
+//!    is down at least as often as any family of frontier nodes whose
+//!    uncertain events are disjoint (independent, so 1 - prod(1 - L(w))
+//!    exactly), or any one frontier node.
 //! 4. A frontier node that is a quorum (or failover group) over children
 //!    that are ANDs of events, no event shared between children once the
 //!    top domains are fixed (a service's own replica set), is computed
@@ -167,6 +168,11 @@ impl Needed {
         deadline: Instant,
     ) -> Option<HashMap<NodeRef, (f64, f64)>> {
         let mut bounds: HashMap<NodeRef, (f64, f64)> = HashMap::with_capacity(self.nodes.len());
+        // The uncertain events of the nodes computed exactly.
+        let mut supports: HashMap<NodeRef, Vec<EventId>> = HashMap::new();
+        let mut used = vec![0u32; q.len()];
+        let mut generation = 0u32;
+        let mut family: Vec<(f64, NodeRef)> = Vec::new();
         let mut downs = Vec::new();
         for (done, &v) in self.nodes.iter().enumerate() {
             if done % 1024 == 1023 && Instant::now() >= deadline {
@@ -176,25 +182,57 @@ impl Needed {
             let b = match gate {
                 Gate::And(_) => {
                     // All frontier nodes up at least as often as if they
-                    // were independent (Harris); down at least as often as
-                    // the likeliest one.
+                    // were independent (Harris). Down at least as often as
+                    // any subfamily of frontier nodes with disjoint
+                    // supports is (those are independent): taken greedily,
+                    // likeliest first.
+                    let frontier = &self.frontiers[&v];
                     let (mut low, mut log_all_up) = (0.0f64, 0.0);
-                    for w in &self.frontiers[&v] {
+                    family.clear();
+                    for w in frontier {
                         let (l, u) = bounds[w];
                         low = low.max(l);
                         log_all_up += (-u.min(1.0)).ln_1p();
+                        if supports.contains_key(w) {
+                            family.push((l, *w));
+                        }
                     }
-                    (low, -log_all_up.exp_m1())
+                    family.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    generation += 1;
+                    let mut log_none = 0.0;
+                    for &(l, w) in &family {
+                        let support = &supports[&w];
+                        if support.iter().all(|e| used[*e as usize] != generation) {
+                            support.iter().for_each(|e| used[*e as usize] = generation);
+                            log_none += (-l.min(1.0)).ln_1p();
+                        }
+                    }
+                    (low.max(-log_none.exp_m1()), -log_all_up.exp_m1())
                 }
                 Gate::AtLeast { of, .. } | Gate::Or(of) => match exact_quorum(graph, q, v) {
-                    Some(exact) => (exact, exact),
+                    Some((exact, support)) => {
+                        supports.insert(v, support);
+                        (exact, exact)
+                    }
                     None => {
                         downs.clear();
                         downs.extend(of.iter().map(|c| bounds[c]));
                         combine(gate, &downs, q)
                     }
                 },
-                Gate::Event(_) | Gate::Const(_) => combine(gate, &[], q),
+                Gate::Event(e) => {
+                    let qe = q[*e as usize];
+                    supports.insert(
+                        v,
+                        if qe > 0.0 && qe < 1.0 {
+                            vec![*e]
+                        } else {
+                            Vec::new()
+                        },
+                    );
+                    combine(gate, &[], q)
+                }
+                Gate::Const(_) => combine(gate, &[], q),
             };
             bounds.insert(v, b);
         }
@@ -220,8 +258,9 @@ fn frontier(graph: &FaultGraph, v: NodeRef, mark: &mut [u32], generation: u32) -
 }
 
 /// The exact P(down) of a quorum or failover node whose children are ANDs
-/// of events sharing no uncertain event (so independent), else `None`.
-fn exact_quorum(graph: &FaultGraph, q: &[f64], v: NodeRef) -> Option<f64> {
+/// of events sharing no uncertain event (so independent), with those
+/// uncertain events (its support), else `None`.
+fn exact_quorum(graph: &FaultGraph, q: &[f64], v: NodeRef) -> Option<(f64, Vec<EventId>)> {
     let (k, of) = match graph.gate(v) {
         Gate::AtLeast { k, of } => (*k as usize, of.as_slice()),
         // Up when any child is up.
@@ -230,10 +269,10 @@ fn exact_quorum(graph: &FaultGraph, q: &[f64], v: NodeRef) -> Option<f64> {
     };
     let n = of.len();
     if k == 0 {
-        return Some(0.0);
+        return Some((0.0, Vec::new()));
     }
     if k > n {
-        return Some(1.0);
+        return Some((1.0, Vec::new()));
     }
     // Each child's uncertain events, and whether it is surely down.
     let mut seen: Vec<EventId> = Vec::new();
@@ -282,7 +321,7 @@ fn exact_quorum(graph: &FaultGraph, q: &[f64], v: NodeRef) -> Option<f64> {
             count[j] = stay + moved;
         }
     }
-    Some(count[m..].iter().sum::<f64>().min(1.0))
+    Some((count[m..].iter().sum::<f64>().min(1.0), seen))
 }
 
 #[cfg(test)]
@@ -379,8 +418,8 @@ mod tests {
         assert!(lo <= below && a_exact - lo <= skipped, "{lo} vs {a_exact}");
         assert!(hi >= above && hi - a_exact <= skipped, "{hi} vs {a_exact}");
         // b: the frontier {quorum of b, quorum of a}, independent once the
-        // zones are fixed, so here too the upper bound is exact, and the
-        // lower bound is a's value (the larger of the two in each state).
+        // zones are fixed (their supports are disjoint), so both bounds are
+        // exact but for the negligible states.
         let both = |x: f64| x * (2.0 - x);
         let b_exact =
             qr + (1.0 - qr) * (up * both(two_of_three) + one_down * both(one_of_two) + two_down);
@@ -389,7 +428,10 @@ mod tests {
             hi >= b_exact * (1.0 - 1e-12) && hi - b_exact <= skipped,
             "{hi} vs {b_exact}"
         );
-        assert!(lo <= below && a_exact - lo <= skipped, "{lo} vs {a_exact}");
+        assert!(
+            lo <= b_exact * (1.0 + 1e-12) && b_exact - lo <= skipped,
+            "{lo} vs {b_exact}"
+        );
         let truth = brute(&g, b, &q);
         assert!(lo <= truth && truth <= hi, "{truth} outside [{lo}, {hi}]");
     }
