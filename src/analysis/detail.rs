@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef};
+use super::factor;
 use super::structure::{Event, Structure};
 use super::{Options, ServiceResult};
 use crate::model::{DomainId, Model, OwnForm, ServiceId};
@@ -54,12 +55,22 @@ const MAX_PAIR_CONE: usize = 60;
 
 /// One service's structure function compiled over a compact copy of its own
 /// cone (the engine's work is then proportional to the cone, not to the whole
-/// platform's graph), kept for the detail.
+/// platform's graph), or factored (see [`factor`]), kept for the detail.
 pub struct Compiled {
     local: LocalCone,
-    analysis: engine::Analysis,
-    /// The local id of each global event of the cone.
-    local_of: HashMap<EventId, EventId>,
+    solver: Solver,
+}
+
+/// What computes a service's unavailability again with other event
+/// probabilities.
+enum Solver {
+    /// A BDD over the cone, with the local id of each global event.
+    Bdd {
+        analysis: engine::Analysis,
+        local_of: HashMap<EventId, EventId>,
+    },
+    /// The cone as a product of factors, with its derivatives.
+    Factored(factor::Factored, factor::Sensitivity),
 }
 
 impl Compiled {
@@ -80,19 +91,75 @@ impl Compiled {
             engine::Analysis::new(&compact, (compact.len() - 1) as NodeRef, &local_q, limits);
         Compiled {
             local,
-            analysis,
-            local_of,
+            solver: Solver::Bdd { analysis, local_of },
         }
+    }
+
+    /// A service factored by [`factor::Factored`] (exact); `None` if its
+    /// derivatives cannot be had (they always can: the same elimination
+    /// runs again).
+    pub fn factored(
+        structure: &Structure,
+        root: NodeRef,
+        factored: factor::Factored,
+    ) -> Option<Compiled> {
+        let sensitivity = factored.sensitivity()?;
+        Some(Compiled {
+            local: LocalCone::new(&structure.graph, root),
+            solver: Solver::Factored(factored, sensitivity),
+        })
     }
 
     /// The service's unavailability: exact, or bounds when the limits were hit.
     pub fn outcome(&self) -> engine::Outcome {
-        self.analysis.outcome()
+        match &self.solver {
+            Solver::Bdd { analysis, .. } => analysis.outcome(),
+            Solver::Factored(f, _) => engine::Outcome::Exact(f.unavailability()),
+        }
+    }
+}
+
+impl Solver {
+    /// dU/dq_e for every event of the cone, when one pass gives them all.
+    fn gradient(&self) -> Option<Vec<f64>> {
+        match self {
+            Solver::Bdd { analysis, .. } => analysis.importance(),
+            Solver::Factored(..) => None,
+        }
+    }
+
+    /// dU/dq_e from `gradient` (U is linear in q_e), or from the change
+    /// between q_e = 0 and q_e = 1.
+    fn slope(&self, gradient: Option<&[f64]>, e: EventId) -> Option<f64> {
+        match self {
+            Solver::Bdd { local_of, .. } => {
+                let l = *local_of.get(&e)? as usize;
+                gradient.and_then(|g| g.get(l).copied())
+            }
+            Solver::Factored(f, s) => Some(f.change(s, &[(e, 1.0)])? - f.change(s, &[(e, 0.0)])?),
+        }
+    }
+
+    /// How much the unavailability changes with the probabilities of
+    /// global events replaced (from the upper bound when the engine only
+    /// bounds it).
+    fn change(&self, total: f64, overrides: &[(EventId, f64)]) -> f64 {
+        match self {
+            Solver::Bdd { analysis, local_of } => {
+                let local: Vec<(EventId, f64)> = overrides
+                    .iter()
+                    .filter_map(|(e, q)| local_of.get(e).map(|l| (*l, *q)))
+                    .collect();
+                analysis.unavailability_with(&local).upper() - total
+            }
+            Solver::Factored(f, s) => f.change(s, overrides).unwrap_or(1.0 - total),
+        }
     }
 }
 
 /// Sets the unavailability of a compiled service and, when it is exact, its
-/// detail (consumers, requirements, failure points) within `deadline`.
+/// detail (consumers, requirements, failure points) within `deadline`: past
+/// it, the detail stops where it is and is not marked done.
 pub fn fill(
     model: &Model,
     structure: &Structure,
@@ -101,23 +168,18 @@ pub fn fill(
     deadline: Instant,
     compiled: &Compiled,
 ) {
-    let Compiled {
-        local,
-        analysis,
-        local_of,
-    } = compiled;
-    result.unavailability = analysis.outcome();
-    let engine::Outcome::Exact(total) = analysis.outcome() else {
+    let Compiled { local, solver } = compiled;
+    result.unavailability = compiled.outcome();
+    let engine::Outcome::Exact(total) = compiled.outcome() else {
         return;
     };
-    let Some(gradient) = analysis.importance() else {
+    let gradient = solver.gradient();
+    if gradient.is_none() && matches!(solver, Solver::Bdd { .. }) {
         return;
-    };
+    }
+    let gradient = gradient.as_deref();
     let overrides_for = |events: &[EventId], q: f64| -> Vec<(EventId, f64)> {
-        events
-            .iter()
-            .filter_map(|e| local_of.get(e).map(|l| (*l, q)))
-            .collect()
+        events.iter().map(|e| (*e, q)).collect()
     };
     let cone = local.events(&structure.graph);
     let window = model.window.seconds;
@@ -135,15 +197,13 @@ pub fn fill(
     // Who consumes the budget.
     let mut consumers = Vec::new();
     for (component, events) in &groups {
-        let reduction = if events.len() == 1 {
-            let e = events[0] as usize;
-            let l = local_of.get(&events[0]).map_or(0, |l| *l as usize);
-            structure.q[e] * gradient.get(l).copied().unwrap_or(0.0)
-        } else {
-            total
-                - analysis
-                    .unavailability_with(&overrides_for(events, 0.0))
-                    .upper()
+        if Instant::now() >= deadline {
+            // Out of time: no detail rather than a partial one.
+            return;
+        }
+        let reduction = match (events.as_slice(), gradient) {
+            ([e], Some(_)) => structure.q[*e as usize] * solver.slope(gradient, *e).unwrap_or(0.0),
+            _ => -solver.change(total, &overrides_for(events, 0.0)),
         };
         if reduction > 0.0 {
             consumers.push(Consumer {
@@ -170,23 +230,14 @@ pub fn fill(
             if events.is_empty() || Instant::now() >= deadline {
                 continue;
             }
-            let evaluate = |q: f64| {
-                analysis
-                    .unavailability_with(&overrides_for(events, q))
-                    .upper()
-            };
+            let evaluate = |q: f64| total + solver.change(total, &overrides_for(events, q));
             let required_down = match (
                 events.as_slice(),
-                gradient.get(
-                    events
-                        .first()
-                        .and_then(|e| local_of.get(e))
-                        .map_or(usize::MAX, |l| *l as usize),
-                ),
+                events.first().and_then(|e| solver.slope(gradient, *e)),
             ) {
                 // One instance: U is linear in its q, U(q) = U(0) + q dU/dq,
                 // so the answer is exact from one evaluation.
-                ([_], Some(&slope)) => {
+                ([_], Some(slope)) => {
                     let at_zero = evaluate(0.0);
                     if at_zero > slo.down {
                         None
@@ -293,17 +344,7 @@ impl LocalCone {
     /// The events of the cone, each once, in ascending order (as
     /// [`Structure::cone`], without a walk over the whole graph).
     fn events(&self, graph: &FaultGraph) -> Vec<EventId> {
-        let mut events: Vec<EventId> = self
-            .order
-            .iter()
-            .filter_map(|v| match graph.gate(*v) {
-                Gate::Event(e) => Some(*e),
-                _ => None,
-            })
-            .collect();
-        events.sort_unstable();
-        events.dedup();
-        events
+        factor::cone_events(graph, &self.order)
     }
 
     /// A copy of the cone as a graph of its own (the root is its last node),
@@ -312,21 +353,16 @@ impl LocalCone {
         let mut out = FaultGraph::new();
         let mut events = Vec::new();
         let mut event_ids: HashMap<EventId, EventId> = HashMap::new();
-        let remap = |c: &Vec<NodeRef>| c.iter().map(|c| self.position(*c) as NodeRef).collect();
         for v in &self.order {
-            let gate = match graph.gate(*v) {
-                Gate::Event(e) => Gate::Event(*event_ids.entry(*e).or_insert_with(|| {
-                    events.push(*e);
-                    (events.len() - 1) as EventId
-                })),
-                Gate::Const(b) => Gate::Const(*b),
-                Gate::And(c) => Gate::And(remap(c)),
-                Gate::Or(c) => Gate::Or(remap(c)),
-                Gate::AtLeast { k, of } => Gate::AtLeast {
-                    k: *k,
-                    of: remap(of),
+            let gate = graph.gate(*v).renumbered(
+                |e| {
+                    *event_ids.entry(e).or_insert_with(|| {
+                        events.push(e);
+                        (events.len() - 1) as EventId
+                    })
                 },
-            };
+                |c| self.position(c) as NodeRef,
+            );
             out.add(gate);
         }
         (out, events)
@@ -539,6 +575,111 @@ mod tests {
             let want = 10f64.powf(lo);
             assert!(u(got) <= target);
             assert!((got - want).abs() <= 1e-13 * want, "{got:e} vs {want:e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod factored_tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::analysis::{unknown, Options};
+    use crate::model::load::load_text;
+
+    /// Replica sets over racks of three zones, failover and quorum groups
+    /// over services that share dependencies: the detail from the factored
+    /// form (derivatives of the elimination) is the detail from one BDD of
+    /// each service's cone, component by component.
+    #[test]
+    fn factored_detail_matches_the_bdd_detail() {
+        let spec = r#"
+            domain region r { availability 99.99% }
+            domain zone a in r { availability 99.9% }
+            domain zone b in r { availability 99.9% }
+            domain zone c in r { availability 99.9% }
+            domain rack a1 in a { mtbf 90d mttr 1h }
+            domain rack a2 in a { mtbf 90d mttr 1h }
+            domain rack b1 in b { mtbf 90d mttr 1h }
+            domain rack c1 in c { mtbf 90d mttr 1h }
+            service lock { slo 99.9% availability 99.9% replicas 3 need 2 across a1, b1, c1 }
+            service store { slo 99.9% availability 99.5% replicas 3 need 2 across a2, b1, c1 requires lock }
+            service cache { availability 99% placed in a1 }
+            service cache2 { availability 99% placed in b1 }
+            service api { slo 99.9% availability 99.95% replicas 3 need 1 across a, b, c
+                          requires store, any(cache, cache2) }
+            service web { slo 99% availability 99.9% replicas 2 across a2, c1
+                          requires api, 2 of (lock, store, cache) }
+            service edge { slo 99% availability 99.9% placed in c1
+                           requires any(web, api), lock }
+        "#;
+        let loaded = load_text("t.nines", spec.to_string());
+        let model = loaded.model.expect("the spec loads");
+        let structure = Structure::build(&model);
+        let options = Options::default();
+        let far = Instant::now() + Duration::from_secs(600);
+        let limits = Limits::until(far);
+        let mut cache = factor::Cache::new(&structure.graph);
+        for (i, service) in model.services.iter().enumerate() {
+            let root = structure.service_nodes[i];
+            let mut by_bdd = unknown(i);
+            fill(
+                &model,
+                &structure,
+                &mut by_bdd,
+                &options,
+                far,
+                &Compiled::new(&structure, root, &limits),
+            );
+            let factored =
+                factor::Factored::new(&structure.graph, &structure.q, root, &limits, &mut cache)
+                    .expect("this spec factors");
+            let compiled = Compiled::factored(&structure, root, factored).expect("derivatives");
+            let mut by_factors = unknown(i);
+            fill(
+                &model,
+                &structure,
+                &mut by_factors,
+                &options,
+                far,
+                &compiled,
+            );
+            let name = &service.name;
+            let close = |a: f64, b: f64, what: &str| {
+                assert!(
+                    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) + 1e-12,
+                    "{name} {what}: {a:e} by BDD, {b:e} by factors"
+                );
+            };
+            close(
+                by_bdd.unavailability.upper(),
+                by_factors.unavailability.upper(),
+                "unavailability",
+            );
+            assert!(by_factors.detailed, "{name}");
+            let consumers = |r: &ServiceResult| -> BTreeMap<Component, f64> {
+                r.consumers
+                    .iter()
+                    .map(|c| (c.component, c.downtime_seconds))
+                    .collect()
+            };
+            let (a, b) = (consumers(&by_bdd), consumers(&by_factors));
+            for (component, &x) in &a {
+                let y = b.get(component).copied().unwrap_or(0.0);
+                close(x, y, &format!("consumer {component:?}"));
+            }
+            assert_eq!(by_bdd.required.len(), by_factors.required.len(), "{name}");
+            for (x, y) in by_bdd.required.iter().zip(&by_factors.required) {
+                assert_eq!(x.dependency, y.dependency);
+                match (x.required_down, y.required_down) {
+                    (Some(x), Some(y)) => close(x, y, "required"),
+                    (x, y) => assert_eq!(x, y, "{name} required"),
+                }
+            }
+            assert_eq!(
+                by_bdd.single_points_of_failure,
+                by_factors.single_points_of_failure
+            );
         }
     }
 }

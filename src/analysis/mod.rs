@@ -5,6 +5,7 @@
 pub mod condition;
 pub mod detail;
 pub mod engine;
+pub mod factor;
 pub mod flat;
 pub mod modules;
 pub mod schedule;
@@ -24,15 +25,34 @@ pub use detail::{Component, Consumer, Required};
 /// the services left, budgets, and the caller's rendering.
 const RESERVE: f64 = 0.05;
 
-/// Share of the exact method's time for the first rounds (small BDD caps,
-/// every service), then for the conditioned bounds of the services left;
-/// the rest goes to the last rounds (the heavy services).
+/// Share of the BDD ladder's time (what the factored services leave of the
+/// exact method's) for its first rounds (small BDD caps, every service
+/// left), then for the conditioned bounds of the services left; the rest
+/// goes to the last rounds (the heavy services).
 const FIRST_ROUNDS: f64 = 0.4;
 
 /// Share of the exact method's time for the frontier bounds of the services
 /// it leaves (see [`flat`]), at its end.
 const FRONTIER: f64 = 0.03;
+/// See [`FIRST_ROUNDS`].
 const CONDITIONING: f64 = 0.3;
+
+/// Most BDD nodes of one unit of a factored service (see [`factor`]): its
+/// units are small where factoring pays.
+const FACTOR_UNIT_NODES: usize = 1 << 15;
+
+/// Share of the exact method's time for factoring every service (see
+/// [`factor`]), then for the detail of the factored services.
+const FACTORED: f64 = 0.5;
+/// See [`FACTORED`].
+const FACTORED_DETAIL: f64 = 0.25;
+
+/// A factored service whose largest unit takes more work than this to
+/// evaluate again (table entries times BDD nodes, see
+/// [`factor::Factored::largest_unit_work`]) tries small BDDs for its
+/// detail first: each component inside that unit costs one such
+/// evaluation.
+const CHEAP_DETAIL_WORK: usize = 1 << 18;
 
 /// Relative width at which conditioned bounds are good enough.
 const CONDITIONED_WIDTH: f64 = 1e-9;
@@ -309,15 +329,103 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
             services[i].unavailability = services[i].unavailability.tightest(outcome);
         }
     };
-    let first_deadline = start + exact_time.mul_f64(FIRST_ROUNDS);
+    // Every service factored first (see `factor`): exact, and cheap where
+    // what the services share goes through a few failure domains. First
+    // the numbers of every service, then the detail of those that want it
+    // (cheapest first); the services it cannot factor then go up the BDD
+    // ladder with the time left.
+    let factored_until = start + exact_time.mul_f64(FACTORED);
+    let detailed_until = start + exact_time.mul_f64(FACTORED + FACTORED_DETAIL);
+    let mut caches: Vec<factor::Cache> = (0..threads)
+        .map(|_| factor::Cache::new(&structure.graph))
+        .collect();
+    let factor = |cache: &mut factor::Cache, i: usize, until: Instant| {
+        let root = structure.service_nodes[i];
+        let limits = engine::Limits::attempt(until, Some(FACTOR_UNIT_NODES));
+        factor::Factored::new(&structure.graph, &structure.q, root, &limits, cache)
+    };
+    // A platform where nearly every service shares too much to factor
+    // (replicas dealt over random domains) stops trying early.
+    let record = schedule::Record::default();
+    let factored = schedule::share(&order, &mut caches, |cache, _, i| {
+        if Instant::now() >= factored_until || record.hopeless() {
+            return None;
+        }
+        record
+            .attempt(|| factor(cache, i, factored_until))
+            .map(|f| (f.unavailability(), f.largest_unit_work()))
+    });
+    let mut pending = Vec::new();
+    let mut to_detail = Vec::new();
+    for (&i, solved) in order.iter().zip(factored) {
+        match solved {
+            Some((unavailability, work)) => {
+                services[i].unavailability = Outcome::Exact(unavailability);
+                if wanted[i] {
+                    to_detail.push((work, i));
+                }
+            }
+            None => pending.push(schedule::Left::new(i)),
+        }
+    }
+    // The detail of the factored services, cheapest first (re-factoring
+    // finds every unit in the caches). A service whose largest unit is
+    // costly to evaluate again tries the BDD ladder's small caps first.
+    to_detail.sort_unstable();
+    let (cheap, costly): (Vec<_>, Vec<_>) = to_detail
+        .into_iter()
+        .partition(|&(work, _)| work <= CHEAP_DETAIL_WORK);
+    let cheap: Vec<usize> = cheap.into_iter().map(|(_, i)| i).collect();
+    let costly: Vec<usize> = costly.into_iter().map(|(_, i)| i).collect();
+    let factored_detail = |caches: &mut [factor::Cache], items: &[usize], until: Instant| {
+        schedule::share(items, caches, |cache, _, i| {
+            if Instant::now() >= until {
+                return None;
+            }
+            let root = structure.service_nodes[i];
+            let compiled = detail::Compiled::factored(&structure, root, factor(cache, i, until)?)?;
+            let mut result = unknown(i);
+            detail::fill(model, &structure, &mut result, options, until, &compiled);
+            Some(result)
+        })
+    };
+    for (&i, result) in cheap
+        .iter()
+        .zip(factored_detail(&mut caches, &cheap, detailed_until))
+    {
+        if let Some(result) = result {
+            services[i] = result;
+        }
+    }
+    pending.extend(costly.iter().map(|&i| schedule::Left::new(i)));
+    // The BDD ladder for the services left, in the time left: its first
+    // rounds, conditioning for the heavy services, its last rounds.
+    let ladder_start = Instant::now().min(deadline);
+    let ladder_time = deadline - ladder_start;
+    let first_deadline = ladder_start + ladder_time.mul_f64(FIRST_ROUNDS);
     let left = schedule::rounds(
-        order.into_iter().map(schedule::Left::new).collect(),
+        pending,
         &schedule::CAPS[..schedule::FIRST_CAPS],
         first_deadline,
         &mut workers,
         attempt,
         |i, solved| keep(&mut services, i, solved),
     );
+    let conditioned_until = ladder_start + ladder_time.mul_f64(FIRST_ROUNDS + CONDITIONING);
+    // The costly detail that small BDDs did not give, factored after all.
+    let costly: Vec<usize> = costly
+        .into_iter()
+        .filter(|&i| !services[i].detailed)
+        .collect();
+    for (&i, result) in costly
+        .iter()
+        .zip(factored_detail(&mut caches, &costly, conditioned_until))
+    {
+        if let Some(result) = result {
+            services[i] = result;
+        }
+    }
+    drop(caches);
     // Certified bounds by conditioning on the failure domains for the heavy
     // services (over every cap of the first rounds), before they get the
     // rest of the time. Those not tried with every cap yet are lighter: the
@@ -325,9 +433,9 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     let heavy: Vec<usize> = left
         .iter()
         .filter(|l| l.failed == schedule::FIRST_CAPS)
+        .filter(|l| !services[l.item].unavailability.is_exact())
         .map(|l| l.item)
         .collect();
-    let conditioned_until = start + exact_time.mul_f64(FIRST_ROUNDS + CONDITIONING);
     bound_by_conditioning(
         &structure,
         &heavy,
@@ -337,7 +445,10 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     );
     // Exact by now and without detail to fill: done.
     let mut left = left;
-    left.retain(|l| wanted[l.item] || !services[l.item].unavailability.is_exact());
+    left.retain(|l| {
+        let service = &services[l.item];
+        (wanted[l.item] && !service.detailed) || !service.unavailability.is_exact()
+    });
     let left = schedule::rounds(
         left,
         &schedule::CAPS,

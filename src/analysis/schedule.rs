@@ -90,6 +90,36 @@ const HOPELESS_FAILURES: f64 = 0.95;
 /// See [`HOPELESS_FAILURES`].
 const HOPELESS_AFTER: usize = 100;
 
+/// How many attempts of one method were made and failed, shared among
+/// worker threads: a method that fails [`HOPELESS_FAILURES`] of its first
+/// attempts (at least [`HOPELESS_AFTER`]) is not worth trying on the rest.
+#[derive(Default)]
+pub struct Record {
+    tried: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+impl Record {
+    /// Makes one attempt and counts it.
+    pub fn attempt<R>(&self, attempt: impl FnOnce() -> Option<R>) -> Option<R> {
+        self.tried.fetch_add(1, Ordering::Relaxed);
+        let result = attempt();
+        if result.is_none() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Whether the attempts so far say the rest would fail too.
+    pub fn hopeless(&self) -> bool {
+        let (tried, failed) = (
+            self.tried.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        );
+        tried >= HOPELESS_AFTER && failed as f64 >= HOPELESS_FAILURES * tried as f64
+    }
+}
+
 /// What became of one item in a round.
 enum Tried<R> {
     Solved(R),
@@ -122,28 +152,17 @@ pub fn rounds<S: Send, R: Send>(
             .filter(|l| l.failed == round)
             .map(|l| l.item)
             .collect();
-        let (tried, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let hopeless = || {
-            let (tried, failed) = (
-                tried.load(Ordering::Relaxed),
-                failed.load(Ordering::Relaxed),
-            );
-            tried >= HOPELESS_AFTER && failed as f64 >= HOPELESS_FAILURES * tried as f64
-        };
+        let record = Record::default();
         let mut results = share(&due, workers, |state, _, i| {
             if Instant::now() >= deadline {
                 return Some(Tried::Skipped);
             }
-            if hopeless() {
+            if record.hopeless() {
                 return Some(Tried::Failed);
             }
-            tried.fetch_add(1, Ordering::Relaxed);
-            Some(match attempt(state, i, &limits) {
+            Some(match record.attempt(|| attempt(state, i, &limits)) {
                 Some(r) => Tried::Solved(r),
-                None => {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                    Tried::Failed
-                }
+                None => Tried::Failed,
             })
         })
         .into_iter();

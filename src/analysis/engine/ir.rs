@@ -26,6 +26,28 @@ pub enum Gate {
     },
 }
 
+impl Gate {
+    /// The same gate over other events and children: `event` renumbers
+    /// its event, `child` each of its children.
+    pub fn renumbered(
+        &self,
+        mut event: impl FnMut(EventId) -> EventId,
+        child: impl FnMut(NodeRef) -> NodeRef,
+    ) -> Gate {
+        let children = |c: &[NodeRef]| c.iter().copied().map(child).collect();
+        match self {
+            Gate::Event(e) => Gate::Event(event(*e)),
+            Gate::Const(b) => Gate::Const(*b),
+            Gate::And(c) => Gate::And(children(c)),
+            Gate::Or(c) => Gate::Or(children(c)),
+            Gate::AtLeast { k, of } => Gate::AtLeast {
+                k: *k,
+                of: children(of),
+            },
+        }
+    }
+}
+
 /// A structure function: gates added children first, so it is a DAG by construction.
 #[derive(Clone, Debug, Default)]
 pub struct FaultGraph {

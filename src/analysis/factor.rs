@@ -1,0 +1,1260 @@
+//! Exact unavailability of a service as a product of factors over what
+//! its parts share, summed out by variable elimination.
+//!
+//! A service is up when every node of its *frontier* is up: what its AND
+//! gates reach, each node once (see [`super::flat`]). Three facts make that
+//! product cheap on platforms of replicated services:
+//!
+//! 1. Inside one frontier node, any other frontier node may be taken as up.
+//!    Where the root is up they all are; where one is down, the lowest
+//!    frontier node that is down has only up frontier nodes below it, so it
+//!    is down in its substituted form too. A failover group over services
+//!    then keeps only what those services do not share with the root.
+//! 2. A node reached from two *units* or more (the units are the frontier
+//!    nodes and these *cut* nodes themselves) becomes a variable of its
+//!    own, distributed by its unit's table given the variables below it:
+//!    a rack's node (the rack, its power domain, its zone and the region
+//!    all up) is one variable, so a replica set placed on three racks
+//!    depends on three variables, not on ten domain events. Events in the
+//!    cones of two units or more are variables too. Given the variables,
+//!    the units are independent.
+//! 3. Each unit's probability of being down is tabulated over its
+//!    variables: a small cone by the BDD engine (compiled once, evaluated
+//!    for each state of its variables), a large one by factoring it in
+//!    turn with its variables given (a failover group is split: its
+//!    members become cut nodes). The variables are then summed out one at
+//!    a time (a cut node before the variables its table is over; among
+//!    those, the one whose step spans the fewest variables first).
+//!
+//! The cost follows the width of the elimination (how many variables one
+//! step's tables span), not the size of a BDD of the whole cone, which
+//! grows with how long each domain stays open in a variable order: racks
+//! tied together by the replica sets of services placed across zones give
+//! BDDs of millions of nodes and eliminations of a few thousand table
+//! entries. Beyond [`MAX_UNIT_INPUTS`] variables in one unit,
+//! [`MAX_WIDTH`] in one step, or [`MAX_VARIABLES`] in all, the method gives
+//! up (`None`) and the caller tries a BDD of the whole cone.
+//!
+//! Tables hold probabilities of being down, combined as `a + b (1 - a)`
+//! (down when either is) and summed out as `q d1 + (1 - q) d0`: non-negative
+//! terms only, so a tiny unavailability keeps its relative precision.
+//!
+//! For the per-service detail, the elimination is differentiated (reverse
+//! mode, through the nested factorings): the unavailability is linear in
+//! each unit's table and in each event's probability, so the change made
+//! by a component whose events lie in one unit is the sum of its table's
+//! changes weighted by their derivatives, exact and without subtracting two
+//! nearly equal unavailabilities.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
+
+/// Most variables one unit's table may span (2^this entries).
+pub const MAX_UNIT_INPUTS: usize = 12;
+
+/// Most variables one elimination step may span (it evaluates 2^this
+/// states).
+pub const MAX_WIDTH: usize = 20;
+
+/// Most variables of one problem (they are tracked in 128-bit sets).
+pub const MAX_VARIABLES: usize = 128;
+
+/// A unit whose cone has more nodes than this is factored in turn (see
+/// [`Body::Nested`]) before a BDD is tried.
+const NEST_ABOVE: usize = 48;
+
+/// Most levels of nesting.
+const MAX_DEPTH: usize = 12;
+
+/// An input of a cone: a basic event, or a cut node (events sort first).
+type Input = u64;
+
+/// The tag of a cut node's [`Input`].
+const CUT: Input = 1 << 32;
+
+/// "Reached from two units or more" in the ownership pass.
+const MANY: u32 = u32::MAX;
+
+fn event_input(e: EventId) -> Input {
+    Input::from(e)
+}
+
+fn cut_input(node: NodeRef) -> Input {
+    CUT | Input::from(node)
+}
+
+/// What every problem of one root reads: the graph, the events'
+/// probabilities of being down and the limits of the BDD engine.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    graph: &'a FaultGraph,
+    q: &'a [f64],
+    limits: &'a Limits,
+}
+
+/// How a unit's table is computed.
+enum Body {
+    /// Its cone compiled by the BDD engine (cut nodes as fresh events,
+    /// taken-up nodes as constants), evaluated for each state of its
+    /// variables.
+    Bdd {
+        analysis: engine::Analysis,
+        /// The inputs of the compiled cone, ascending: local event `i` is
+        /// `inputs[i]`.
+        inputs: Vec<Input>,
+        /// The local ids of the variables, in table-bit order.
+        variables: Vec<EventId>,
+    },
+    /// Its cone factored in turn, its variables given.
+    Nested(Problem),
+    /// A given input on the frontier: down exactly when it is down.
+    Input,
+}
+
+/// One unit: a frontier node or a cut node, with its table.
+struct Unit {
+    body: Body,
+    /// P(the unit's node down) in each state of its variables (bit `j` of
+    /// the index: its `j`-th variable, ascending, down).
+    table: Vec<f64>,
+}
+
+/// A unit's cone: its nodes (ascending, the unit's node last), the nodes
+/// it reaches that are taken as up, and the cut nodes it reaches (its
+/// inputs besides events).
+struct Cone {
+    nodes: Vec<NodeRef>,
+    up: Vec<NodeRef>,
+    cuts: Vec<NodeRef>,
+}
+
+impl Unit {
+    /// The unit of node `top` with cone `cone`, tabulated over the inputs
+    /// `variables` (every cut node of the cone among them); `None` when
+    /// neither a nested factoring nor the BDD engine is exact within
+    /// `limits`.
+    fn new(
+        source: Source,
+        top: NodeRef,
+        cone: &Cone,
+        variables: &[Input],
+        cache: &mut Cache,
+        depth: usize,
+    ) -> Option<Unit> {
+        if cone.nodes.len() > cache.nest_above && depth < MAX_DEPTH {
+            let nested = Problem::new(source, top, &cone.up, variables, cache, depth + 1);
+            if let Some(problem) = nested {
+                let table = problem.table.clone();
+                return Some(Unit {
+                    body: Body::Nested(problem),
+                    table,
+                });
+            }
+        }
+        Unit::compile(source, cone, variables)
+    }
+
+    /// The unit compiled by the BDD engine.
+    fn compile(source: Source, cone: &Cone, variables: &[Input]) -> Option<Unit> {
+        let Source { graph, q, limits } = source;
+        // Events sort before cut nodes: the concatenation is ascending.
+        let inputs: Vec<Input> = cone_events(graph, &cone.nodes)
+            .into_iter()
+            .map(event_input)
+            .chain(cone.cuts.iter().map(|&c| cut_input(c)))
+            .collect();
+        let local_input = |i: Input| inputs.binary_search(&i).unwrap_or(0) as EventId;
+        // Local graph: a constant up for the nodes taken as up, one event
+        // per cut node, then the cone in ascending order (children first).
+        let mut local = FaultGraph::new();
+        let up = local.add(Gate::Const(true));
+        let cut_nodes: Vec<NodeRef> = cone
+            .cuts
+            .iter()
+            .map(|&c| local.add(Gate::Event(local_input(cut_input(c)))))
+            .collect();
+        let offset = local.len() as NodeRef;
+        let place = |v: NodeRef| -> NodeRef {
+            if let Ok(i) = cone.cuts.binary_search(&v) {
+                cut_nodes[i]
+            } else if let Ok(i) = cone.nodes.binary_search(&v) {
+                offset + i as NodeRef
+            } else {
+                // Taken as up.
+                up
+            }
+        };
+        for &v in &cone.nodes {
+            local.add(
+                graph
+                    .gate(v)
+                    .renumbered(|e| local_input(event_input(e)), place),
+            );
+        }
+        // A cut node's own probability is never used: it is a variable,
+        // set to up or down in every state tabulated.
+        let local_q: Vec<f64> = inputs
+            .iter()
+            .map(|&i| if i < CUT { q[i as usize] } else { 0.5 })
+            .collect();
+        let top = (local.len() - 1) as NodeRef;
+        let analysis = engine::Analysis::new(&local, top, &local_q, limits);
+        let variables: Vec<EventId> = variables.iter().map(|&i| local_input(i)).collect();
+        let body = Body::Bdd {
+            analysis,
+            inputs,
+            variables,
+        };
+        let table = body.tabulate(&[])?;
+        Some(Unit { body, table })
+    }
+
+    /// The table with the probabilities of the events `overrides` (global
+    /// ids, none of them a variable of this unit) replaced; `None` if the
+    /// engine is not exact.
+    fn tabulate_with(&self, overrides: &[(EventId, f64)]) -> Option<Vec<f64>> {
+        self.body.tabulate(overrides)
+    }
+}
+
+impl Body {
+    fn tabulate(&self, overrides: &[(EventId, f64)]) -> Option<Vec<f64>> {
+        match self {
+            Body::Input => Some(vec![0.0, 1.0]),
+            Body::Nested(problem) => problem.table_with(overrides),
+            Body::Bdd {
+                analysis,
+                inputs,
+                variables,
+            } => {
+                let local: Vec<(EventId, f64)> = overrides
+                    .iter()
+                    .filter_map(|&(e, q)| {
+                        inputs
+                            .binary_search(&event_input(e))
+                            .ok()
+                            .map(|l| (l as EventId, q))
+                    })
+                    .collect();
+                let k = variables.len();
+                let mut events = variables.clone();
+                events.extend(local.iter().map(|o| o.0));
+                let sets: Vec<Vec<f64>> = (0..1usize << k)
+                    .map(|state| {
+                        (0..k)
+                            .map(|j| f64::from((state >> j & 1) as u8))
+                            .chain(local.iter().map(|o| o.1))
+                            .collect()
+                    })
+                    .collect();
+                analysis
+                    .unavailability_sets(&events, &sets)
+                    .into_iter()
+                    .map(|o| match o {
+                        Outcome::Exact(d) => Some(d),
+                        Outcome::Bounds { .. } => None,
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Whether an event is below this unit (so an override of it changes
+    /// the table).
+    fn has_event(&self, e: EventId) -> bool {
+        match self {
+            Body::Input => false,
+            Body::Nested(problem) => problem.has_event(e),
+            Body::Bdd { inputs, .. } => inputs.binary_search(&event_input(e)).is_ok(),
+        }
+    }
+}
+
+/// The key of a unit: its node, the nodes taken as up in its cone and its
+/// variables (with the cut nodes among them, they decide the cone).
+type Key = (NodeRef, Vec<NodeRef>, Vec<Input>);
+
+/// Units already computed, reused by every root where the same node is a
+/// unit with the same cone and variables (one cache per worker thread and
+/// per set of event probabilities), and the scratch marks of the walks.
+pub struct Cache {
+    units: HashMap<Key, Arc<Unit>>,
+    /// Units whose cones have more nodes are factored in turn
+    /// ([`NEST_ABOVE`]; tests lower it).
+    nest_above: usize,
+    /// Generation marks over the graph's nodes: taken as up (a frontier
+    /// node of the problem, or outside it).
+    up: Vec<u32>,
+    /// Generation marks: a cut node (of the problem, or given).
+    cut: Vec<u32>,
+    /// Generation marks: visited in one walk.
+    seen: Vec<u32>,
+    /// The owner of each node in the ownership pass, valid where
+    /// `owned[v]` is the current generation.
+    owner: Vec<u32>,
+    owned: Vec<u32>,
+    generation: u32,
+    walk: u32,
+}
+
+impl Cache {
+    /// An empty cache for roots of `graph`.
+    pub fn new(graph: &FaultGraph) -> Cache {
+        let n = graph.len();
+        Cache {
+            units: HashMap::new(),
+            nest_above: NEST_ABOVE,
+            up: vec![0; n],
+            cut: vec![0; n],
+            seen: vec![0; n],
+            owner: vec![0; n],
+            owned: vec![0; n],
+            generation: 0,
+            walk: 0,
+        }
+    }
+
+    /// How many units are kept (for diagnostics and tests).
+    pub fn units(&self) -> usize {
+        self.units.len()
+    }
+
+    fn next_walk(&mut self) -> u32 {
+        self.walk += 1;
+        self.walk
+    }
+}
+
+/// How a variable of the elimination is distributed.
+#[derive(Clone, Copy)]
+enum Prior<'a> {
+    /// Given by the caller: never summed out.
+    Given,
+    /// An event: down with this probability.
+    Event(f64),
+    /// A cut node: down with the probability its unit's table gives for
+    /// the state of these variables.
+    Cut(&'a [u32], &'a [f64]),
+}
+
+/// The probability that a node is down, as a table over the variables it
+/// is given, from the product of its frontier units.
+struct Problem {
+    /// The frontier units, then the cut units (in the order of the cut
+    /// variables).
+    units: Vec<Arc<Unit>>,
+    frontier_units: usize,
+    /// The variables: those given (ascending), then the events shared by
+    /// two units or more (ascending), then the cut nodes (ascending).
+    vars: Vec<Input>,
+    given: usize,
+    /// The first cut variable.
+    cut_first: usize,
+    /// The probability of each event variable being down.
+    var_q: Vec<f64>,
+    /// The variables of each unit, ascending (the bits of its table).
+    scopes: Vec<Vec<u32>>,
+    /// P(down) for each state of the given variables.
+    table: Vec<f64>,
+}
+
+/// The children of a gate.
+fn children(gate: &Gate) -> &[NodeRef] {
+    match gate {
+        Gate::And(c) | Gate::Or(c) | Gate::AtLeast { of: c, .. } => c,
+        Gate::Event(_) | Gate::Const(_) => &[],
+    }
+}
+
+/// The frontier of `top` in the current generation: the nodes its AND
+/// gates reach (not ANDs themselves, nor constants up, nor nodes taken as
+/// up), each once, ascending; cut nodes (given) reached are frontier nodes
+/// that are not walked into.
+fn frontier(graph: &FaultGraph, top: NodeRef, cache: &mut Cache) -> Vec<NodeRef> {
+    let generation = cache.generation;
+    let walk = cache.next_walk();
+    let mut out = Vec::new();
+    let mut stack = vec![top];
+    while let Some(v) = stack.pop() {
+        if std::mem::replace(&mut cache.seen[v as usize], walk) == walk
+            || cache.up[v as usize] == generation
+        {
+            continue;
+        }
+        match graph.gate(v) {
+            Gate::And(c) if cache.cut[v as usize] != generation => stack.extend(c.iter().copied()),
+            Gate::Const(true) => {}
+            _ => out.push(v),
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The cut nodes of a problem whose frontier `front` is marked up in the
+/// cache: the gates (not events or constants) reached from two units or
+/// more, where the units are the frontier nodes and the cut nodes
+/// themselves; with `split`, also the gate children of the one frontier
+/// node (a group, which is then a gate over cut inputs). Parents have
+/// larger indices than children, so one descending pass sees every parent
+/// of a node before the node.
+fn cut_nodes(
+    graph: &FaultGraph,
+    front: &[NodeRef],
+    split: bool,
+    cache: &mut Cache,
+) -> Vec<NodeRef> {
+    let generation = cache.generation;
+    let walk = cache.next_walk();
+    let stopped = |cache: &Cache, c: NodeRef| {
+        cache.up[c as usize] == generation || cache.cut[c as usize] == generation
+    };
+    let mut all = Vec::new();
+    let mut stack = front.to_vec();
+    while let Some(v) = stack.pop() {
+        if std::mem::replace(&mut cache.seen[v as usize], walk) == walk {
+            continue;
+        }
+        all.push(v);
+        if cache.cut[v as usize] == generation {
+            // A given input: not walked into.
+            continue;
+        }
+        for &c in children(graph.gate(v)) {
+            if !stopped(cache, c) {
+                stack.push(c);
+            }
+        }
+    }
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    for &f in front {
+        cache.owner[f as usize] = f;
+        cache.owned[f as usize] = generation;
+    }
+    let mut cuts = Vec::new();
+    for &v in &all {
+        let gate = graph.gate(v);
+        if cache.cut[v as usize] == generation {
+            continue;
+        }
+        let owner = cache.owner[v as usize];
+        let is_front = front.binary_search(&v).is_ok();
+        let unit = if is_front {
+            true
+        } else if owner == MANY && !matches!(gate, Gate::Event(_) | Gate::Const(_)) {
+            cuts.push(v);
+            true
+        } else {
+            false
+        };
+        let pass = if unit { v } else { owner };
+        for &c in children(gate) {
+            if stopped(cache, c) {
+                continue;
+            }
+            let c = c as usize;
+            if split
+                && is_front
+                && !matches!(graph.gate(c as NodeRef), Gate::Event(_) | Gate::Const(_))
+            {
+                cache.owned[c] = generation;
+                cache.owner[c] = MANY;
+            } else if cache.owned[c] != generation {
+                cache.owned[c] = generation;
+                cache.owner[c] = pass;
+            } else if cache.owner[c] != pass {
+                cache.owner[c] = MANY;
+            }
+        }
+    }
+    for &c in &cuts {
+        cache.cut[c as usize] = generation;
+    }
+    cuts.sort_unstable();
+    cuts
+}
+
+/// The cone of unit `top`, cut at the nodes taken as up and at the cut
+/// nodes (inputs).
+fn unit_cone(graph: &FaultGraph, top: NodeRef, cache: &mut Cache) -> Cone {
+    let generation = cache.generation;
+    let walk = cache.next_walk();
+    let mut cone = Cone {
+        nodes: Vec::new(),
+        up: Vec::new(),
+        cuts: Vec::new(),
+    };
+    let mut stack = vec![top];
+    while let Some(v) = stack.pop() {
+        if std::mem::replace(&mut cache.seen[v as usize], walk) == walk {
+            continue;
+        }
+        if v != top {
+            if cache.up[v as usize] == generation {
+                cone.up.push(v);
+                continue;
+            }
+            if cache.cut[v as usize] == generation {
+                cone.cuts.push(v);
+                continue;
+            }
+        }
+        cone.nodes.push(v);
+        stack.extend(children(graph.gate(v)).iter().copied());
+    }
+    cone.nodes.sort_unstable();
+    cone.up.sort_unstable();
+    cone.cuts.sort_unstable();
+    cone
+}
+
+/// The events of the nodes of a cone, each once, ascending.
+pub(super) fn cone_events(graph: &FaultGraph, nodes: &[NodeRef]) -> Vec<EventId> {
+    let mut events: Vec<EventId> = nodes
+        .iter()
+        .filter_map(|&v| match graph.gate(v) {
+            Gate::Event(e) => Some(*e),
+            _ => None,
+        })
+        .collect();
+    events.sort_unstable();
+    events.dedup();
+    events
+}
+
+impl Problem {
+    /// P(`top` down) as a table over the inputs `given` (ascending), in the
+    /// cone of `top` without the nodes `up` (taken as up) and the cut nodes
+    /// among `given`; `None` when the variables are too many or too
+    /// entangled, or a unit is not exact within `limits`.
+    fn new(
+        source: Source,
+        top: NodeRef,
+        up: &[NodeRef],
+        given: &[Input],
+        cache: &mut Cache,
+        depth: usize,
+    ) -> Option<Problem> {
+        let graph = source.graph;
+        cache.generation += 1;
+        let generation = cache.generation;
+        for &v in up {
+            cache.up[v as usize] = generation;
+        }
+        for &i in given.iter().filter(|&&i| i >= CUT) {
+            cache.cut[(i - CUT) as usize] = generation;
+        }
+        let front = frontier(graph, top, cache);
+        // A group at the top (the frontier is the top alone, not a given
+        // input) is split: its gate children are cut.
+        let split = front == [top] && cache.cut[top as usize] != generation;
+        for &v in &front {
+            cache.up[v as usize] = generation;
+        }
+        let cuts = cut_nodes(graph, &front, split, cache);
+        if given.len() + cuts.len() > MAX_VARIABLES {
+            return None;
+        }
+        // Units: the frontier nodes (a given input among them stands for
+        // itself), then the cut nodes.
+        let unit_nodes: Vec<NodeRef> = front.iter().chain(&cuts).copied().collect();
+        let cones: Vec<Option<Cone>> = unit_nodes
+            .iter()
+            .map(|&u| {
+                (cache.cut[u as usize] != generation || cuts.binary_search(&u).is_ok())
+                    .then(|| unit_cone(graph, u, cache))
+            })
+            .collect();
+        let events: Vec<Vec<EventId>> = cones
+            .iter()
+            .map(|cone| {
+                cone.as_ref()
+                    .map_or_else(Vec::new, |c| cone_events(graph, &c.nodes))
+            })
+            .collect();
+        // The variables: the given ones, the events (not given) in the
+        // cones of two units or more, then the cut nodes.
+        let mut all: Vec<EventId> = events.iter().flatten().copied().collect();
+        all.sort_unstable();
+        let shared: Vec<Input> = all
+            .chunk_by(|a, b| a == b)
+            .filter(|run| run.len() > 1)
+            .map(|run| event_input(run[0]))
+            .filter(|i| given.binary_search(i).is_err())
+            .collect();
+        let mut vars: Vec<Input> = given.to_vec();
+        vars.extend(&shared);
+        let cut_first = vars.len();
+        vars.extend(cuts.iter().map(|&c| cut_input(c)));
+        if vars.len() > MAX_VARIABLES {
+            return None;
+        }
+        let var_of = |i: Input| -> Option<u32> {
+            if let Ok(v) = given.binary_search(&i) {
+                return Some(v as u32);
+            }
+            if let Ok(v) = shared.binary_search(&i) {
+                return Some((given.len() + v) as u32);
+            }
+            if i >= CUT {
+                return cuts
+                    .binary_search(&((i - CUT) as NodeRef))
+                    .ok()
+                    .map(|v| (cut_first + v) as u32);
+            }
+            None
+        };
+        // Every unit's variables (by ascending input: bit `j` of its table
+        // is `scope[j]`), all checked before any unit is computed.
+        let mut keys: Vec<Option<Key>> = Vec::with_capacity(unit_nodes.len());
+        let mut scopes = Vec::with_capacity(unit_nodes.len());
+        for ((&u, cone), events) in unit_nodes.iter().zip(&cones).zip(&events) {
+            let Some(cone) = cone else {
+                // A given input on the frontier: down exactly when it is.
+                scopes.push(vec![var_of(cut_input(u))?]);
+                keys.push(None);
+                continue;
+            };
+            let mut inputs: Vec<Input> = events
+                .iter()
+                .map(|&e| event_input(e))
+                .chain(cone.cuts.iter().map(|&c| cut_input(c)))
+                .filter(|&i| var_of(i).is_some())
+                .collect();
+            inputs.sort_unstable();
+            if inputs.len() > MAX_UNIT_INPUTS {
+                return None;
+            }
+            scopes.push(inputs.iter().filter_map(|&i| var_of(i)).collect());
+            keys.push(Some((u, cone.up.clone(), inputs)));
+        }
+        let mut units = Vec::with_capacity(unit_nodes.len());
+        for ((&u, cone), key) in unit_nodes.iter().zip(&cones).zip(keys) {
+            let (Some(cone), Some(key)) = (cone, key) else {
+                units.push(Arc::new(Unit {
+                    body: Body::Input,
+                    table: vec![0.0, 1.0],
+                }));
+                continue;
+            };
+            let unit = match cache.units.get(&key) {
+                Some(unit) => Arc::clone(unit),
+                None => {
+                    if source.limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                        return None;
+                    }
+                    let unit = Arc::new(Unit::new(source, u, cone, &key.2, cache, depth)?);
+                    cache.units.insert(key, Arc::clone(&unit));
+                    unit
+                }
+            };
+            units.push(unit);
+        }
+        let var_q: Vec<f64> = vars
+            .iter()
+            .enumerate()
+            .map(|(v, &i)| {
+                if v >= given.len() && i < CUT {
+                    source.q[i as usize]
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        let mut problem = Problem {
+            units,
+            frontier_units: front.len(),
+            vars,
+            given: given.len(),
+            cut_first,
+            var_q,
+            scopes,
+            table: Vec::new(),
+        };
+        let tables: Vec<&[f64]> = problem.units.iter().map(|u| u.table.as_slice()).collect();
+        problem.table = problem.eliminate(&problem.var_q, &tables)?;
+        Some(problem)
+    }
+
+    /// See [`Factored::largest_unit_work`].
+    fn largest_unit_work(&self) -> usize {
+        self.units
+            .iter()
+            .map(|u| match &u.body {
+                Body::Input => 0,
+                Body::Bdd { analysis, .. } => u.table.len() * analysis.bdd_size().max(1),
+                Body::Nested(problem) => problem.largest_unit_work(),
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether an event is below this problem.
+    fn has_event(&self, e: EventId) -> bool {
+        self.vars[self.given..self.cut_first]
+            .binary_search(&event_input(e))
+            .is_ok()
+            || self.units.iter().any(|u| u.body.has_event(e))
+    }
+
+    /// The table with the probabilities of the events `overrides` (global
+    /// ids, none of them given) replaced; `None` if the engine is inexact.
+    fn table_with(&self, overrides: &[(EventId, f64)]) -> Option<Vec<f64>> {
+        let mut var_q = self.var_q.clone();
+        let mut private: Vec<(EventId, f64)> = Vec::new();
+        for &(e, q) in overrides {
+            match self.vars[self.given..self.cut_first].binary_search(&event_input(e)) {
+                Ok(v) => var_q[self.given + v] = q,
+                Err(_) => private.push((e, q)),
+            }
+        }
+        let mut changed: Vec<Option<Vec<f64>>> = vec![None; self.units.len()];
+        if !private.is_empty() {
+            let mut mine: Vec<(EventId, f64)> = Vec::new();
+            for (slot, unit) in changed.iter_mut().zip(&self.units) {
+                mine.clear();
+                mine.extend(private.iter().filter(|o| unit.body.has_event(o.0)));
+                if !mine.is_empty() {
+                    *slot = Some(unit.tabulate_with(&mine)?);
+                }
+            }
+        }
+        let tables: Vec<&[f64]> = self
+            .units
+            .iter()
+            .zip(&changed)
+            .map(|(u, c)| c.as_deref().unwrap_or(u.table.as_slice()))
+            .collect();
+        self.eliminate(&var_q, &tables)
+    }
+
+    /// Adds to `out` the derivatives of `sum(adjoint[s] * table[s])`
+    /// with respect to the tables of its innermost units and to the
+    /// probabilities of its event variables (at every level).
+    fn gradient(&self, adjoint: &[f64], out: &mut Sensitivity) -> Option<()> {
+        let tables: Vec<&[f64]> = self.units.iter().map(|u| u.table.as_slice()).collect();
+        let priors = self.priors(&self.var_q, &tables);
+        let elimination = Elimination::run(&priors, self.given, self.factors(&tables))?;
+        let adjoints = elimination.gradient(&priors, self.frontier_units, adjoint);
+        for v in self.given..self.cut_first {
+            let e = self.vars[v] as EventId;
+            out.events.insert(e, (self.var_q[v], adjoints.priors[v]));
+        }
+        let cut_adjoints = adjoints.cuts.into_iter().skip(self.cut_first);
+        for (unit, adjoint) in self
+            .units
+            .iter()
+            .zip(adjoints.tables.into_iter().chain(cut_adjoints))
+        {
+            match &unit.body {
+                Body::Input => {}
+                Body::Bdd { .. } => out.units.push((Arc::clone(unit), adjoint)),
+                Body::Nested(problem) => problem.gradient(&adjoint, out)?,
+            }
+        }
+        Some(())
+    }
+
+    /// Eliminates every variable not given, with the unit tables `tables`
+    /// and the event variables' probabilities `var_q`.
+    fn eliminate(&self, var_q: &[f64], tables: &[&[f64]]) -> Option<Vec<f64>> {
+        let priors = self.priors(var_q, tables);
+        eliminate(&priors, self.given, self.factors(tables))
+    }
+
+    /// The frontier units' (scope, table) pairs.
+    fn factors<'a>(
+        &'a self,
+        tables: &'a [&'a [f64]],
+    ) -> impl Iterator<Item = (&'a [u32], &'a [f64])> {
+        self.scopes[..self.frontier_units]
+            .iter()
+            .zip(&tables[..self.frontier_units])
+            .map(|(scope, table)| (scope.as_slice(), *table))
+    }
+
+    /// The prior of each variable.
+    fn priors<'a>(&'a self, var_q: &[f64], tables: &[&'a [f64]]) -> Vec<Prior<'a>> {
+        (0..self.vars.len())
+            .map(|v| {
+                if v < self.given {
+                    Prior::Given
+                } else if v < self.cut_first {
+                    Prior::Event(var_q[v])
+                } else {
+                    let unit = self.frontier_units + (v - self.cut_first);
+                    Prior::Cut(&self.scopes[unit], tables[unit])
+                }
+            })
+            .collect()
+    }
+}
+
+/// One service's root as a product of factors, ready to be evaluated
+/// again with other event probabilities (for the per-service detail).
+pub struct Factored {
+    problem: Problem,
+}
+
+impl Factored {
+    /// Factors the root `root` of `graph` (event `e` down with probability
+    /// `q[e]`, the same for every root given the same `cache`) and computes
+    /// its unavailability; `None` when the variables are too many or too
+    /// entangled (see the module documentation) or a unit's BDD is over
+    /// `limits`.
+    pub fn new(
+        graph: &FaultGraph,
+        q: &[f64],
+        root: NodeRef,
+        limits: &Limits,
+        cache: &mut Cache,
+    ) -> Option<Factored> {
+        let source = Source { graph, q, limits };
+        let problem = Problem::new(source, root, &[], &[], cache, 0)?;
+        Some(Factored { problem })
+    }
+
+    /// The exact unavailability.
+    pub fn unavailability(&self) -> f64 {
+        self.problem.table[0]
+    }
+
+    /// The unavailability with the probabilities of some events replaced
+    /// (`(event, q)` pairs, global ids); `None` if the engine is inexact.
+    pub fn unavailability_with(&self, overrides: &[(EventId, f64)]) -> Option<f64> {
+        self.problem.table_with(overrides).map(|t| t[0])
+    }
+
+    /// The most work one re-evaluation of a unit can take: table entries
+    /// times BDD nodes of the largest unit compiled by the BDD engine. The
+    /// per-service detail re-evaluates the units holding each component,
+    /// so this says what the detail will cost.
+    pub fn largest_unit_work(&self) -> usize {
+        self.problem.largest_unit_work()
+    }
+
+    /// The derivatives of the unavailability with respect to every
+    /// innermost unit's table and every event variable's probability, for
+    /// [`Factored::change`].
+    pub fn sensitivity(&self) -> Option<Sensitivity> {
+        let mut out = Sensitivity {
+            units: Vec::new(),
+            events: HashMap::new(),
+        };
+        self.problem.gradient(&[1.0], &mut out)?;
+        Some(out)
+    }
+
+    /// How much the unavailability changes with the probabilities of the
+    /// events `overrides` replaced. The unavailability is linear in each
+    /// unit's table and in each event's probability, so when the events
+    /// are one event variable, or all below one innermost unit, the change
+    /// is exact from `sensitivity` and that unit alone (a sum of the
+    /// table's changes weighted by their derivatives, without subtracting
+    /// two unavailabilities); otherwise it is evaluated in full. `None` if
+    /// the engine is inexact.
+    pub fn change(&self, sensitivity: &Sensitivity, overrides: &[(EventId, f64)]) -> Option<f64> {
+        if let [(e, q)] = overrides {
+            if let Some(&(base, slope)) = sensitivity.events.get(e) {
+                return Some((q - base) * slope);
+            }
+        }
+        let touched: Vec<&(Arc<Unit>, Vec<f64>)> = sensitivity
+            .units
+            .iter()
+            .filter(|(unit, _)| overrides.iter().any(|o| unit.body.has_event(o.0)))
+            .collect();
+        let variable = overrides
+            .iter()
+            .any(|o| sensitivity.events.contains_key(&o.0));
+        match touched.as_slice() {
+            [] if !variable => Some(0.0),
+            [(unit, adjoint)] if !variable => {
+                let table = unit.tabulate_with(overrides)?;
+                Some(
+                    adjoint
+                        .iter()
+                        .zip(table.iter().zip(&unit.table))
+                        .map(|(a, (new, old))| a * (new - old))
+                        .sum(),
+                )
+            }
+            _ => Some(self.unavailability_with(overrides)? - self.unavailability()),
+        }
+    }
+}
+
+/// The derivatives of a factored unavailability (see
+/// [`Factored::sensitivity`]).
+pub struct Sensitivity {
+    /// Each innermost unit compiled by the BDD engine, with the derivative
+    /// by entry of its table.
+    units: Vec<(Arc<Unit>, Vec<f64>)>,
+    /// Each event variable (at any level), with its probability and the
+    /// derivative by it.
+    events: HashMap<EventId, (f64, f64)>,
+}
+
+/// A table over some variables (ascending), P(down) by state (bit `j`:
+/// `vars[j]` down).
+struct Table {
+    vars: Vec<u32>,
+    mask: u128,
+    values: Vec<f64>,
+}
+
+/// `a` or `b` down, for independent `a` and `b` given as P(down).
+fn either_down(a: f64, b: f64) -> f64 {
+    a + b * (1.0 - a)
+}
+
+fn mask_of(vars: &[u32]) -> u128 {
+    vars.iter().fold(0u128, |m, &v| m | 1 << v)
+}
+
+/// One elimination, kept for its gradient: every table (the factors
+/// first, then each step's result), the steps, and the tables left over
+/// the given variables.
+struct Elimination {
+    tables: Vec<Table>,
+    steps: Vec<Step>,
+    live: Vec<usize>,
+    given: usize,
+}
+
+/// One step: the tables over variable `v` (with its prior, spanning
+/// `union`) multiplied, `v` summed out, giving table `out`.
+struct Step {
+    inputs: Vec<usize>,
+    v: u32,
+    union: u128,
+    out: usize,
+}
+
+/// P(any factor down) as a table over the given variables `0..given`,
+/// every other variable summed out of the product of the `factors`
+/// (scope, table) with its prior; `None` when a step spans more than
+/// [`MAX_WIDTH`] variables.
+fn eliminate<'a>(
+    priors: &[Prior],
+    given: usize,
+    factors: impl Iterator<Item = (&'a [u32], &'a [f64])>,
+) -> Option<Vec<f64>> {
+    Elimination::run(priors, given, factors).map(|e| e.result())
+}
+
+impl Elimination {
+    /// Runs the elimination (see [`eliminate`]).
+    ///
+    /// A cut variable's prior is conditioned on variables of its own
+    /// scope, so it is summed out before them (it is *eligible* once no
+    /// variable left has it in its prior's scope); among the eligible
+    /// variables, the one whose step spans the fewest variables goes
+    /// first. A variable that no factor mentions any more is dropped (its
+    /// prior sums to one).
+    fn run<'a>(
+        priors: &[Prior],
+        given: usize,
+        factors: impl Iterator<Item = (&'a [u32], &'a [f64])>,
+    ) -> Option<Elimination> {
+        let tables: Vec<Table> = factors
+            .map(|(scope, values)| Table {
+                vars: scope.to_vec(),
+                mask: mask_of(scope),
+                values: values.to_vec(),
+            })
+            .collect();
+        let mut e = Elimination {
+            live: (0..tables.len()).collect(),
+            tables,
+            steps: Vec::new(),
+            given,
+        };
+        let prior_mask: Vec<u128> = priors
+            .iter()
+            .map(|p| match p {
+                Prior::Given | Prior::Event(_) => 0,
+                Prior::Cut(scope, _) => mask_of(scope),
+            })
+            .collect();
+        let below = |n: usize| {
+            if n >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << n) - 1
+            }
+        };
+        let mut left: u128 = below(priors.len()) & !below(given);
+        while left != 0 {
+            // Variables in the scope of a prior still to be summed out wait.
+            let mut waiting = 0u128;
+            let mut rest = left;
+            while rest != 0 {
+                let v = rest.trailing_zeros();
+                rest &= rest - 1;
+                waiting |= prior_mask[v as usize];
+            }
+            let mut best: Option<(u32, u32, u128)> = None;
+            let mut rest = left & !waiting;
+            while rest != 0 {
+                let v = rest.trailing_zeros();
+                rest &= rest - 1;
+                let union = e
+                    .live
+                    .iter()
+                    .map(|&t| e.tables[t].mask)
+                    .filter(|m| m >> v & 1 == 1)
+                    .fold(0u128, |a, m| a | m);
+                if union == 0 {
+                    // No factor left over it: its prior sums to one.
+                    best = Some((v, 0, 0));
+                    break;
+                }
+                let union = union | prior_mask[v as usize] | 1 << v;
+                let span = union.count_ones();
+                if best.is_none_or(|(_, w, _)| span < w) {
+                    best = Some((v, span, union));
+                }
+            }
+            let (v, span, union) = best?;
+            left &= !(1u128 << v);
+            if union == 0 {
+                continue;
+            }
+            if span as usize > MAX_WIDTH {
+                return None;
+            }
+            let (inputs, others): (Vec<usize>, Vec<usize>) = e
+                .live
+                .iter()
+                .partition(|&&t| e.tables[t].mask >> v & 1 == 1);
+            let with: Vec<&Table> = inputs.iter().map(|&t| &e.tables[t]).collect();
+            let table = sum_out(&with, v, priors[v as usize], union);
+            let out = e.tables.len();
+            e.tables.push(table);
+            e.live = others;
+            e.live.push(out);
+            e.steps.push(Step {
+                inputs,
+                v,
+                union,
+                out,
+            });
+        }
+        Some(e)
+    }
+
+    /// Where the live tables' variables sit in a state of the given ones.
+    fn live_places(&self) -> Vec<Vec<usize>> {
+        self.live
+            .iter()
+            .map(|&t| self.tables[t].vars.iter().map(|&v| v as usize).collect())
+            .collect()
+    }
+
+    /// P(down) for each state of the given variables.
+    fn result(&self) -> Vec<f64> {
+        let places = self.live_places();
+        (0..1usize << self.given)
+            .map(|state| {
+                self.live.iter().zip(&places).fold(0.0, |d, (&t, place)| {
+                    either_down(d, self.tables[t].values[gather(state, place)])
+                })
+            })
+            .collect()
+    }
+
+    /// The derivatives of `sum(adjoint[s] * result[s])` with respect to
+    /// every entry of the first `factors` tables, to every event prior and
+    /// to every entry of every cut prior's table (by variable).
+    fn gradient(&self, priors: &[Prior], factors: usize, adjoint: &[f64]) -> Adjoints {
+        let mut table_adj: Vec<Vec<f64>> = self
+            .tables
+            .iter()
+            .map(|t| vec![0.0; t.values.len()])
+            .collect();
+        let mut prior_adj = vec![0.0; priors.len()];
+        let mut cut_adj: Vec<Vec<f64>> = priors
+            .iter()
+            .map(|p| match p {
+                Prior::Cut(_, table) => vec![0.0; table.len()],
+                _ => Vec::new(),
+            })
+            .collect();
+        // The result: either_down over the live tables.
+        let live_places = self.live_places();
+        let mut ups: Vec<f64> = Vec::new();
+        for (state, &g) in adjoint.iter().enumerate() {
+            if g == 0.0 {
+                continue;
+            }
+            let indices: Vec<usize> = live_places.iter().map(|p| gather(state, p)).collect();
+            ups.clear();
+            ups.extend(
+                self.live
+                    .iter()
+                    .zip(&indices)
+                    .map(|(&t, &i)| 1.0 - self.tables[t].values[i]),
+            );
+            for (k, others) in products_of_others(&ups).into_iter().enumerate() {
+                table_adj[self.live[k]][indices[k]] += g * others;
+            }
+        }
+        for step in self.steps.iter().rev() {
+            let all = bits(step.union);
+            let at = all.iter().position(|&x| x == step.v).unwrap_or(0);
+            let inputs: Vec<&Table> = step.inputs.iter().map(|&t| &self.tables[t]).collect();
+            let input_places: Vec<Vec<usize>> =
+                inputs.iter().map(|t| places(&t.vars, &all)).collect();
+            let prior = priors[step.v as usize];
+            let prior_places = match prior {
+                Prior::Cut(scope, _) => places(scope, &all),
+                _ => Vec::new(),
+            };
+            let low_mask = (1usize << at) - 1;
+            let out_adj = std::mem::take(&mut table_adj[step.out]);
+            for (s, &g) in out_adj.iter().enumerate() {
+                if g == 0.0 {
+                    continue;
+                }
+                let state = (s & low_mask) | (s & !low_mask) << 1;
+                let (q, prior_index) = match prior {
+                    Prior::Given => (0.0, 0),
+                    Prior::Event(q) => (q, 0),
+                    Prior::Cut(_, table) => {
+                        let i = gather(state, &prior_places);
+                        (table[i], i)
+                    }
+                };
+                let mut joint = [0.0; 2];
+                for (b, weight) in [(0usize, 1.0 - q), (1, q)] {
+                    let full = state | b << at;
+                    let indices: Vec<usize> =
+                        input_places.iter().map(|p| gather(full, p)).collect();
+                    ups.clear();
+                    ups.extend(inputs.iter().zip(&indices).map(|(t, &i)| 1.0 - t.values[i]));
+                    joint[b] = inputs
+                        .iter()
+                        .zip(&indices)
+                        .fold(0.0, |d, (t, &i)| either_down(d, t.values[i]));
+                    if weight != 0.0 {
+                        for (k, others) in products_of_others(&ups).into_iter().enumerate() {
+                            table_adj[step.inputs[k]][indices[k]] += g * weight * others;
+                        }
+                    }
+                }
+                let slope = joint[1] - joint[0];
+                match prior {
+                    Prior::Given => {}
+                    Prior::Event(_) => prior_adj[step.v as usize] += g * slope,
+                    Prior::Cut(..) => cut_adj[step.v as usize][prior_index] += g * slope,
+                }
+            }
+        }
+        table_adj.truncate(factors);
+        Adjoints {
+            tables: table_adj,
+            priors: prior_adj,
+            cuts: cut_adj,
+        }
+    }
+}
+
+/// What [`Elimination::gradient`] gives.
+struct Adjoints {
+    /// By factor, by entry.
+    tables: Vec<Vec<f64>>,
+    /// By variable: d/dq of an event variable (0 for the others).
+    priors: Vec<f64>,
+    /// By variable: by entry of a cut variable's prior table (empty for
+    /// the others).
+    cuts: Vec<Vec<f64>>,
+}
+
+/// For each `i`, the product of every `x[j]` but `x[i]`.
+fn products_of_others(x: &[f64]) -> Vec<f64> {
+    let mut out = vec![1.0; x.len()];
+    let mut prefix = 1.0;
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = prefix;
+        prefix *= v;
+    }
+    let mut suffix = 1.0;
+    for (o, &v) in out.iter_mut().zip(x).rev() {
+        *o *= suffix;
+        suffix *= v;
+    }
+    out
+}
+
+/// Where each of `vars` sits among `all` (both ascending).
+fn places(vars: &[u32], all: &[u32]) -> Vec<usize> {
+    vars.iter()
+        .map(|x| all.iter().position(|y| y == x).unwrap_or(0))
+        .collect()
+}
+
+/// The index into a table over variables at `places` of a state over all.
+fn gather(state: usize, places: &[usize]) -> usize {
+    places
+        .iter()
+        .enumerate()
+        .fold(0usize, |i, (j, &p)| i | (state >> p & 1) << j)
+}
+
+/// The product of `tables` (all over variable `v`; with `v`'s prior they
+/// span `union`) with `v` summed out.
+fn sum_out(tables: &[&Table], v: u32, prior: Prior, union: u128) -> Table {
+    let all: Vec<u32> = bits(union);
+    let at = all.iter().position(|&x| x == v).unwrap_or(0);
+    let vars: Vec<u32> = all.iter().copied().filter(|&x| x != v).collect();
+    let table_places: Vec<Vec<usize>> = tables.iter().map(|t| places(&t.vars, &all)).collect();
+    let prior_places = match prior {
+        Prior::Given | Prior::Event(_) => Vec::new(),
+        Prior::Cut(scope, _) => places(scope, &all),
+    };
+    let joint = |state: usize| -> f64 {
+        let mut d = 0.0;
+        for (t, place) in tables.iter().zip(&table_places) {
+            d = either_down(d, t.values[gather(state, place)]);
+            if d >= 1.0 {
+                break;
+            }
+        }
+        d
+    };
+    let low_mask = (1usize << at) - 1;
+    let values = (0..1usize << vars.len())
+        .map(|s| {
+            let state = (s & low_mask) | (s & !low_mask) << 1;
+            let q = match prior {
+                Prior::Given => 0.0,
+                Prior::Event(q) => q,
+                Prior::Cut(_, table) => table[gather(state, &prior_places)],
+            };
+            let (up, down) = (joint(state), joint(state | 1 << at));
+            (1.0 - q) * up + q * down
+        })
+        .collect();
+    Table {
+        mask: union & !(1u128 << v),
+        vars,
+        values,
+    }
+}
+
+/// The set bits of a mask, ascending.
+fn bits(mut mask: u128) -> Vec<u32> {
+    let mut out = Vec::with_capacity(mask.count_ones() as usize);
+    while mask != 0 {
+        out.push(mask.trailing_zeros());
+        mask &= mask - 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
