@@ -242,16 +242,15 @@ impl Body {
                 let k = variables.len();
                 let mut events = variables.clone();
                 events.extend(local.iter().map(|o| o.0));
-                let sets: Vec<Vec<f64>> = (0..1usize << k)
-                    .map(|state| {
-                        (0..k)
-                            .map(|j| f64::from((state >> j & 1) as u8))
-                            .chain(local.iter().map(|o| o.1))
-                            .collect()
-                    })
-                    .collect();
                 analysis
-                    .unavailability_sets(&events, &sets)
+                    .unavailability_each(&events, 1 << k, |state, set| {
+                        for (j, slot) in set[..k].iter_mut().enumerate() {
+                            *slot = f64::from((state >> j & 1) as u8);
+                        }
+                        for (slot, o) in set[k..].iter_mut().zip(&local) {
+                            *slot = o.1;
+                        }
+                    })
                     .into_iter()
                     .map(|o| match o {
                         Outcome::Exact(d) => Some(d),

@@ -22,11 +22,24 @@ impl Analysis {
     /// table per set, and evaluating again only the modules above an event of `events` and,
     /// in their BDDs, only the nodes above one.
     pub fn unavailability_sets(&self, events: &[EventId], sets: &[Vec<f64>]) -> Vec<Outcome> {
+        self.unavailability_each(events, sets.len(), |k, set| set.copy_from_slice(&sets[k]))
+    }
+
+    /// [`Analysis::unavailability_sets`] for `count` sets made on the fly:
+    /// `make(k, set)` writes set `k` (one probability per event of
+    /// `events`) into `set`.
+    pub fn unavailability_each(
+        &self,
+        events: &[EventId],
+        count: usize,
+        mut make: impl FnMut(usize, &mut [f64]),
+    ) -> Vec<Outcome> {
+        let mut set = vec![0.0; events.len()];
         if !self.is_exact_bdds() {
             // Bounded modules are re-bounded per set: nothing to share.
-            return sets
-                .iter()
-                .map(|set| {
+            return (0..count)
+                .map(|k| {
+                    make(k, &mut set);
                     let overrides: Vec<(EventId, f64)> =
                         events.iter().copied().zip(set.iter().copied()).collect();
                     self.unavailability_with(&overrides)
@@ -76,8 +89,9 @@ impl Analysis {
         let mut probs = self.probs.clone();
         let mut results = self.results.clone();
         let mut gate_pairs: Vec<(f64, f64)> = Vec::new();
-        sets.iter()
-            .map(|set| {
+        (0..count)
+            .map(|k| {
+                make(k, &mut set);
                 for &(j, e) in &events {
                     probs[e] = (set[j], 1.0 - set[j]);
                 }
