@@ -145,7 +145,7 @@ impl Unit {
         depth: usize,
     ) -> Option<Unit> {
         if cone.nodes.len() > cache.nest_above && depth < MAX_DEPTH {
-            let nested = Problem::new(source, top, &cone.up, variables, cache, depth + 1);
+            let nested = Problem::new(source, &[top], &cone.up, variables, cache, depth + 1);
             if let Some(problem) = nested {
                 let table = problem.table.clone();
                 return Some(Unit {
@@ -284,6 +284,8 @@ pub struct Cache {
     /// Units whose cones have more nodes are factored in turn
     /// ([`NEST_ABOVE`]; tests lower it).
     nest_above: usize,
+    /// Expand a root's groups even when it factors whole (tests).
+    expand_first: bool,
     /// Generation marks over the graph's nodes: taken as up (a frontier
     /// node of the problem, or outside it).
     up: Vec<u32>,
@@ -306,6 +308,7 @@ impl Cache {
         Cache {
             units: HashMap::new(),
             nest_above: NEST_ABOVE,
+            expand_first: false,
             up: vec![0; n],
             cut: vec![0; n],
             seen: vec![0; n],
@@ -368,15 +371,15 @@ fn children(gate: &Gate) -> &[NodeRef] {
     }
 }
 
-/// The frontier of `top` in the current generation: the nodes its AND
-/// gates reach (not ANDs themselves, nor constants up, nor nodes taken as
+/// The frontier of the AND of `tops` in the current generation: the nodes
+/// their AND gates reach (not ANDs themselves, nor constants up, nor nodes taken as
 /// up), each once, ascending; cut nodes (given) reached are frontier nodes
 /// that are not walked into.
-fn frontier(graph: &FaultGraph, top: NodeRef, cache: &mut Cache) -> Vec<NodeRef> {
+fn frontier(graph: &FaultGraph, tops: &[NodeRef], cache: &mut Cache) -> Vec<NodeRef> {
     let generation = cache.generation;
     let walk = cache.next_walk();
     let mut out = Vec::new();
-    let mut stack = vec![top];
+    let mut stack = tops.to_vec();
     while let Some(v) = stack.pop() {
         if std::mem::replace(&mut cache.seen[v as usize], walk) == walk
             || cache.up[v as usize] == generation
@@ -525,13 +528,13 @@ pub(super) fn cone_events(graph: &FaultGraph, nodes: &[NodeRef]) -> Vec<EventId>
 }
 
 impl Problem {
-    /// P(`top` down) as a table over the inputs `given` (ascending), in the
-    /// cone of `top` without the nodes `up` (taken as up) and the cut nodes
-    /// among `given`; `None` when the variables are too many or too
-    /// entangled, or a unit is not exact within `limits`.
+    /// P(any of `tops` down) as a table over the inputs `given`
+    /// (ascending), in their cones without the nodes `up` (taken as up)
+    /// and the cut nodes among `given`; `None` when the variables are too
+    /// many or too entangled, or a unit is not exact within `limits`.
     fn new(
         source: Source,
-        top: NodeRef,
+        tops: &[NodeRef],
         up: &[NodeRef],
         given: &[Input],
         cache: &mut Cache,
@@ -546,10 +549,10 @@ impl Problem {
         for &i in given.iter().filter(|&&i| i >= CUT) {
             cache.cut[(i - CUT) as usize] = generation;
         }
-        let front = frontier(graph, top, cache);
+        let front = frontier(graph, tops, cache);
         // A group at the top (the frontier is the top alone, not a given
         // input) is split: its gate children are cut.
-        let split = front == [top] && cache.cut[top as usize] != generation;
+        let split = front == tops && tops.len() == 1 && cache.cut[tops[0] as usize] != generation;
         for &v in &front {
             cache.up[v as usize] = generation;
         }
@@ -733,7 +736,7 @@ impl Problem {
     /// Adds to `out` the derivatives of `sum(adjoint[s] * table[s])`
     /// with respect to the tables of its innermost units and to the
     /// probabilities of its event variables (at every level).
-    fn gradient(&self, adjoint: &[f64], out: &mut Sensitivity) -> Option<()> {
+    fn gradient(&self, adjoint: &[f64], out: &mut TermSensitivity) -> Option<()> {
         let tables: Vec<&[f64]> = self.units.iter().map(|u| u.table.as_slice()).collect();
         let priors = self.priors(&self.var_q, &tables);
         let elimination = Elimination::run(&priors, self.given, self.factors(&tables))?;
@@ -794,9 +797,27 @@ impl Problem {
 
 /// One service's root as a product of factors, ready to be evaluated
 /// again with other event probabilities (for the per-service detail).
+///
+/// When its frontier holds failover or quorum groups over services that
+/// share too much to be tabulated whole, each group is expanded by
+/// inclusion and exclusion into the ANDs of its members' subsets (a group
+/// `k of (a_1..a_m)` is up exactly when `sum over subsets T with |T| >= k of
+/// (-1)^(|T| - k) C(|T| - 1, k - 1) [every member of T up]` is 1), so the
+/// root is a signed sum of *terms*, each a plain AND of services that
+/// factors; the coefficients of each group sum to one, so the root's
+/// unavailability is the same signed sum of the terms' unavailabilities.
 pub struct Factored {
-    problem: Problem,
+    /// (coefficient, term).
+    terms: Vec<(f64, Problem)>,
+    total: f64,
 }
+
+/// Most terms of one expanded root.
+const MAX_TERMS: usize = 64;
+
+/// Most digits the signed sum of an expanded root may cancel: the sum of
+/// the terms' absolute contributions over the result.
+const MAX_CANCELLATION: f64 = 1e3;
 
 impl Factored {
     /// Factors the root `root` of `graph` (event `e` down with probability
@@ -812,19 +833,94 @@ impl Factored {
         cache: &mut Cache,
     ) -> Option<Factored> {
         let source = Source { graph, q, limits };
-        let problem = Problem::new(source, root, &[], &[], cache, 0)?;
-        Some(Factored { problem })
+        if cache.expand_first {
+            if let Some(expanded) = Factored::expanded(source, root, cache) {
+                return Some(expanded);
+            }
+        }
+        if let Some(problem) = Problem::new(source, &[root], &[], &[], cache, 0) {
+            let total = problem.table[0];
+            return Some(Factored {
+                terms: vec![(1.0, problem)],
+                total,
+            });
+        }
+        Factored::expanded(source, root, cache)
+    }
+
+    /// The root with its groups expanded (see [`Factored`]): the largest
+    /// group first, then the next one, until every term factors.
+    fn expanded(source: Source, root: NodeRef, cache: &mut Cache) -> Option<Factored> {
+        let graph = source.graph;
+        cache.generation += 1;
+        let front = frontier(graph, &[root], cache);
+        let mut groups: Vec<(usize, NodeRef)> = front
+            .iter()
+            .filter(|&&v| is_group(graph, v))
+            .map(|&v| (cone_size(graph, v, cache), v))
+            .collect();
+        groups.sort_unstable_by(|a, b| b.cmp(a));
+        for expand in 1..=groups.len() {
+            let chosen: Vec<NodeRef> = groups[..expand].iter().map(|g| g.1).collect();
+            let kept: Vec<NodeRef> = front
+                .iter()
+                .copied()
+                .filter(|v| !chosen.contains(v))
+                .collect();
+            // Each chosen group's (coefficient, members) choices, then
+            // every way of choosing one for each group.
+            let mut choices: Vec<(f64, Vec<NodeRef>)> = vec![(1.0, kept)];
+            for &g in &chosen {
+                let expansion = expansion(graph.gate(g))?;
+                if choices.len() * expansion.len() > MAX_TERMS {
+                    return None;
+                }
+                choices = choices
+                    .iter()
+                    .flat_map(|(c, tops)| {
+                        expansion.iter().map(move |(d, members)| {
+                            let mut tops = tops.clone();
+                            tops.extend(members);
+                            tops.sort_unstable();
+                            tops.dedup();
+                            (c * d, tops)
+                        })
+                    })
+                    .collect();
+            }
+            let mut terms = Vec::with_capacity(choices.len());
+            for (c, tops) in choices {
+                match Problem::new(source, &tops, &[], &[], cache, 0) {
+                    Some(problem) => terms.push((c, problem)),
+                    None => break,
+                }
+            }
+            if terms.len() < terms.capacity() {
+                continue;
+            }
+            let total: f64 = terms.iter().map(|(c, p)| c * p.table[0]).sum();
+            let magnitude: f64 = terms.iter().map(|(c, p)| (c * p.table[0]).abs()).sum();
+            if !(total > 0.0 && magnitude <= MAX_CANCELLATION * total) {
+                return None;
+            }
+            return Some(Factored { terms, total });
+        }
+        None
     }
 
     /// The exact unavailability.
     pub fn unavailability(&self) -> f64 {
-        self.problem.table[0]
+        self.total
     }
 
     /// The unavailability with the probabilities of some events replaced
     /// (`(event, q)` pairs, global ids); `None` if the engine is inexact.
     pub fn unavailability_with(&self, overrides: &[(EventId, f64)]) -> Option<f64> {
-        self.problem.table_with(overrides).map(|t| t[0])
+        let mut total = 0.0;
+        for (c, problem) in &self.terms {
+            total += c * problem.table_with(overrides)?[0];
+        }
+        Some(total)
     }
 
     /// The most work one re-evaluation of a unit can take: table entries
@@ -832,63 +928,156 @@ impl Factored {
     /// per-service detail re-evaluates the units holding each component,
     /// so this says what the detail will cost.
     pub fn largest_unit_work(&self) -> usize {
-        self.problem.largest_unit_work()
+        self.terms
+            .iter()
+            .map(|(_, p)| p.largest_unit_work())
+            .max()
+            .unwrap_or(0)
+            * self.terms.len()
     }
 
     /// The derivatives of the unavailability with respect to every
     /// innermost unit's table and every event variable's probability, for
     /// [`Factored::change`].
     pub fn sensitivity(&self) -> Option<Sensitivity> {
-        let mut out = Sensitivity {
-            units: Vec::new(),
-            events: HashMap::new(),
-        };
-        self.problem.gradient(&[1.0], &mut out)?;
-        Some(out)
+        let mut terms = Vec::with_capacity(self.terms.len());
+        for (_, problem) in &self.terms {
+            let mut term = TermSensitivity {
+                units: Vec::new(),
+                events: HashMap::new(),
+            };
+            problem.gradient(&[1.0], &mut term)?;
+            terms.push(term);
+        }
+        Some(Sensitivity { terms })
     }
 
     /// How much the unavailability changes with the probabilities of the
-    /// events `overrides` replaced. The unavailability is linear in each
-    /// unit's table and in each event's probability, so when the events
-    /// are one event variable, or all below one innermost unit, the change
-    /// is exact from `sensitivity` and that unit alone (a sum of the
-    /// table's changes weighted by their derivatives, without subtracting
-    /// two unavailabilities); otherwise it is evaluated in full. `None` if
-    /// the engine is inexact.
+    /// events `overrides` replaced. Each term's unavailability is linear in
+    /// each unit's table and in each event's probability, so when the
+    /// events are one event variable of a term, or all below one of its
+    /// innermost units, the term's change is exact from `sensitivity` and
+    /// that unit alone (a sum of the table's changes weighted by their
+    /// derivatives, without subtracting two unavailabilities); otherwise it
+    /// is evaluated in full. `None` if the engine is inexact.
     pub fn change(&self, sensitivity: &Sensitivity, overrides: &[(EventId, f64)]) -> Option<f64> {
-        if let [(e, q)] = overrides {
-            if let Some(&(base, slope)) = sensitivity.events.get(e) {
-                return Some((q - base) * slope);
-            }
+        let mut total = 0.0;
+        for ((c, problem), term) in self.terms.iter().zip(&sensitivity.terms) {
+            total += c * term_change(problem, term, overrides)?;
         }
-        let touched: Vec<&(Arc<Unit>, Vec<f64>)> = sensitivity
-            .units
-            .iter()
-            .filter(|(unit, _)| overrides.iter().any(|o| unit.body.has_event(o.0)))
-            .collect();
-        let variable = overrides
-            .iter()
-            .any(|o| sensitivity.events.contains_key(&o.0));
-        match touched.as_slice() {
-            [] if !variable => Some(0.0),
-            [(unit, adjoint)] if !variable => {
-                let table = unit.tabulate_with(overrides)?;
-                Some(
-                    adjoint
-                        .iter()
-                        .zip(table.iter().zip(&unit.table))
-                        .map(|(a, (new, old))| a * (new - old))
-                        .sum(),
-                )
-            }
-            _ => Some(self.unavailability_with(overrides)? - self.unavailability()),
-        }
+        Some(total)
     }
 }
 
-/// The derivatives of a factored unavailability (see
+/// Whether a frontier node is a group over services (a failover or quorum
+/// whose members reach another group or replica set through their AND
+/// gates), not a service's own replica set.
+fn is_group(graph: &FaultGraph, v: NodeRef) -> bool {
+    let members = match graph.gate(v) {
+        Gate::Or(c) | Gate::AtLeast { of: c, .. } => c,
+        _ => return false,
+    };
+    let mut stack: Vec<NodeRef> = members.to_vec();
+    while let Some(w) = stack.pop() {
+        match graph.gate(w) {
+            Gate::And(c) => stack.extend(c.iter().copied()),
+            Gate::Or(_) | Gate::AtLeast { .. } => return true,
+            Gate::Event(_) | Gate::Const(_) => {}
+        }
+    }
+    false
+}
+
+/// The number of nodes below `v`, `v` included.
+fn cone_size(graph: &FaultGraph, v: NodeRef, cache: &mut Cache) -> usize {
+    let walk = cache.next_walk();
+    let mut stack = vec![v];
+    let mut size = 0;
+    while let Some(w) = stack.pop() {
+        if std::mem::replace(&mut cache.seen[w as usize], walk) != walk {
+            size += 1;
+            stack.extend(children(graph.gate(w)).iter().copied());
+        }
+    }
+    size
+}
+
+/// The inclusion-exclusion expansion of a group: (coefficient, members)
+/// pairs whose signed sum of "every member up" indicators is the group's;
+/// `None` for a gate that is not a group, or one of more than 16 members.
+fn expansion(gate: &Gate) -> Option<Vec<(f64, Vec<NodeRef>)>> {
+    let (k, members) = match gate {
+        Gate::Or(c) => (1usize, c),
+        Gate::AtLeast { k, of } => (*k as usize, of),
+        _ => return None,
+    };
+    let m = members.len();
+    if m > 16 || k == 0 || k > m {
+        return None;
+    }
+    // C(n, r) for the small n here.
+    let choose = |n: usize, r: usize| -> f64 {
+        (0..r).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+    };
+    Some(
+        (1u32..1 << m)
+            .filter(|subset| subset.count_ones() as usize >= k)
+            .map(|subset| {
+                let size = subset.count_ones() as usize;
+                let sign = if (size - k) % 2 == 0 { 1.0 } else { -1.0 };
+                let chosen = (0..m)
+                    .filter(|j| subset >> j & 1 == 1)
+                    .map(|j| members[j])
+                    .collect();
+                (sign * choose(size - 1, k - 1), chosen)
+            })
+            .collect(),
+    )
+}
+
+/// The change of one term's unavailability (see [`Factored::change`]).
+fn term_change(
+    problem: &Problem,
+    sensitivity: &TermSensitivity,
+    overrides: &[(EventId, f64)],
+) -> Option<f64> {
+    if let [(e, q)] = overrides {
+        if let Some(&(base, slope)) = sensitivity.events.get(e) {
+            return Some((q - base) * slope);
+        }
+    }
+    let touched: Vec<&(Arc<Unit>, Vec<f64>)> = sensitivity
+        .units
+        .iter()
+        .filter(|(unit, _)| overrides.iter().any(|o| unit.body.has_event(o.0)))
+        .collect();
+    let variable = overrides
+        .iter()
+        .any(|o| sensitivity.events.contains_key(&o.0));
+    match touched.as_slice() {
+        [] if !variable => Some(0.0),
+        [(unit, adjoint)] if !variable => {
+            let table = unit.tabulate_with(overrides)?;
+            Some(
+                adjoint
+                    .iter()
+                    .zip(table.iter().zip(&unit.table))
+                    .map(|(a, (new, old))| a * (new - old))
+                    .sum(),
+            )
+        }
+        _ => Some(problem.table_with(overrides)?[0] - problem.table[0]),
+    }
+}
+
+/// The derivatives of a factored unavailability, one set per term (see
 /// [`Factored::sensitivity`]).
 pub struct Sensitivity {
+    terms: Vec<TermSensitivity>,
+}
+
+/// The derivatives of one term's unavailability.
+struct TermSensitivity {
     /// Each innermost unit compiled by the BDD engine, with the derivative
     /// by entry of its table.
     units: Vec<(Arc<Unit>, Vec<f64>)>,
