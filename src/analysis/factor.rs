@@ -55,6 +55,11 @@ use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
 /// Most variables one unit's table may span (2^this entries).
 pub const MAX_UNIT_INPUTS: usize = 12;
 
+/// Most work (BDD nodes times table entries) of one unit compiled by the
+/// BDD engine: past it, splitting the service's groups (see [`Factored`])
+/// is cheaper.
+const MAX_UNIT_WORK: usize = 1 << 22;
+
 /// Most variables one elimination step may span (it evaluates 2^this
 /// states).
 pub const MAX_WIDTH: usize = 20;
@@ -202,6 +207,9 @@ impl Unit {
             .collect();
         let top = (local.len() - 1) as NodeRef;
         let analysis = engine::Analysis::new(&local, top, &local_q, limits);
+        if (analysis.bdd_size() << variables.len()) > MAX_UNIT_WORK {
+            return None;
+        }
         let variables: Vec<EventId> = variables.iter().map(|&i| local_input(i)).collect();
         let body = Body::Bdd {
             analysis,
@@ -1399,15 +1407,18 @@ fn sum_out(tables: &[&Table], v: u32, prior: Prior, union: u128) -> Table {
     let all: Vec<u32> = bits(union);
     let at = all.iter().position(|&x| x == v).unwrap_or(0);
     let vars: Vec<u32> = all.iter().copied().filter(|&x| x != v).collect();
-    let table_places: Vec<Vec<usize>> = tables.iter().map(|t| places(&t.vars, &all)).collect();
-    let prior_places = match prior {
-        Prior::Given | Prior::Event(_) => Vec::new(),
-        Prior::Cut(scope, _) => places(scope, &all),
+    let indexers: Vec<Indexer> = tables
+        .iter()
+        .map(|t| Indexer::new(&places(&t.vars, &all), all.len()))
+        .collect();
+    let prior_indexer = match prior {
+        Prior::Cut(scope, _) => Some(Indexer::new(&places(scope, &all), all.len())),
+        Prior::Given | Prior::Event(_) => None,
     };
     let joint = |state: usize| -> f64 {
         let mut d = 0.0;
-        for (t, place) in tables.iter().zip(&table_places) {
-            d = either_down(d, t.values[gather(state, place)]);
+        for (t, indexer) in tables.iter().zip(&indexers) {
+            d = either_down(d, t.values[indexer.index(state)]);
             if d >= 1.0 {
                 break;
             }
@@ -1418,10 +1429,10 @@ fn sum_out(tables: &[&Table], v: u32, prior: Prior, union: u128) -> Table {
     let values = (0..1usize << vars.len())
         .map(|s| {
             let state = (s & low_mask) | (s & !low_mask) << 1;
-            let q = match prior {
-                Prior::Given => 0.0,
-                Prior::Event(q) => q,
-                Prior::Cut(_, table) => table[gather(state, &prior_places)],
+            let q = match (prior, &prior_indexer) {
+                (Prior::Event(q), _) => q,
+                (Prior::Cut(_, table), Some(indexer)) => table[indexer.index(state)],
+                _ => 0.0,
             };
             let (up, down) = (joint(state), joint(state | 1 << at));
             (1.0 - q) * up + q * down
@@ -1431,6 +1442,38 @@ fn sum_out(tables: &[&Table], v: u32, prior: Prior, union: u128) -> Table {
         mask: union & !(1u128 << v),
         vars,
         values,
+    }
+}
+
+/// A table's index from a state of a step's variables, by two lookups
+/// (the state's low and high bits) instead of one test per variable.
+struct Indexer {
+    low: Vec<u32>,
+    high: Vec<u32>,
+    low_bits: u32,
+}
+
+impl Indexer {
+    /// For a table whose variable `j` is bit `places[j]` of a state of
+    /// `width` bits.
+    fn new(places: &[usize], width: usize) -> Indexer {
+        let low_bits = width.min(10) as u32;
+        let part = |from: usize, bits: usize| -> Vec<u32> {
+            (0..1usize << bits)
+                .map(|chunk| gather(chunk << from, places) as u32)
+                .collect()
+        };
+        Indexer {
+            low: part(0, low_bits as usize),
+            high: part(low_bits as usize, width - low_bits as usize),
+            low_bits,
+        }
+    }
+
+    #[inline]
+    fn index(&self, state: usize) -> usize {
+        let low = state & ((1 << self.low_bits) - 1);
+        (self.low[low] | self.high[state >> self.low_bits]) as usize
     }
 }
 
