@@ -47,7 +47,7 @@
 //! nearly equal unavailabilities.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
@@ -285,10 +285,11 @@ impl Body {
 type Key = (NodeRef, Vec<NodeRef>, Vec<Input>);
 
 /// Units already computed, reused by every root where the same node is a
-/// unit with the same cone and variables (one cache per worker thread and
-/// per set of event probabilities), and the scratch marks of the walks.
+/// unit with the same cone and variables (shared by the worker threads'
+/// caches, see [`Cache::fresh`]; one set per set of event probabilities),
+/// and one thread's scratch marks of the walks.
 pub struct Cache {
-    units: HashMap<Key, Arc<Unit>>,
+    units: Arc<Mutex<HashMap<Key, Arc<Unit>>>>,
     /// Units whose cones have more nodes are factored in turn
     /// ([`NEST_ABOVE`]; tests lower it).
     nest_above: usize,
@@ -314,7 +315,7 @@ impl Cache {
     pub fn new(graph: &FaultGraph) -> Cache {
         let n = graph.len();
         Cache {
-            units: HashMap::new(),
+            units: Arc::default(),
             nest_above: NEST_ABOVE,
             expand_first: false,
             up: vec![0; n],
@@ -327,9 +328,23 @@ impl Cache {
         }
     }
 
+    /// A cache for another worker thread: the same units, its own marks.
+    pub fn fresh(&self, graph: &FaultGraph) -> Cache {
+        Cache {
+            units: Arc::clone(&self.units),
+            ..Cache::new(graph)
+        }
+    }
+
     /// How many units are kept (for diagnostics and tests).
     pub fn units(&self) -> usize {
-        self.units.len()
+        self.lock().len()
+    }
+
+    /// The units, whatever a panicking thread left (an entry is inserted
+    /// whole or not at all).
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Unit>>> {
+        self.units.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn next_walk(&mut self) -> u32 {
@@ -650,14 +665,15 @@ impl Problem {
                 }));
                 continue;
             };
-            let unit = match cache.units.get(&key) {
-                Some(unit) => Arc::clone(unit),
+            let known = cache.lock().get(&key).map(Arc::clone);
+            let unit = match known {
+                Some(unit) => unit,
                 None => {
                     if source.limits.deadline.is_some_and(|d| Instant::now() >= d) {
                         return None;
                     }
                     let unit = Arc::new(Unit::new(source, u, cone, &key.2, cache, depth)?);
-                    cache.units.insert(key, Arc::clone(&unit));
+                    cache.lock().insert(key, Arc::clone(&unit));
                     unit
                 }
             };

@@ -336,9 +336,11 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     // ladder with the time left.
     let factored_until = start + exact_time.mul_f64(FACTORED);
     let detailed_until = start + exact_time.mul_f64(FACTORED + FACTORED_DETAIL);
-    let mut caches: Vec<factor::Cache> = (0..threads)
-        .map(|_| factor::Cache::new(&structure.graph))
+    let first_cache = factor::Cache::new(&structure.graph);
+    let mut caches: Vec<factor::Cache> = (1..threads)
+        .map(|_| first_cache.fresh(&structure.graph))
         .collect();
+    caches.insert(0, first_cache);
     let factor = |cache: &mut factor::Cache, i: usize, until: Instant| {
         let root = structure.service_nodes[i];
         let limits = engine::Limits::attempt(until, Some(FACTOR_UNIT_NODES));
