@@ -16,7 +16,10 @@ use std::sync::Arc;
 /// Builds the router for a node. Requests are counted around it
 /// ([`crate::counting::Counted`]), and bodies are read against the size
 /// limits in the handlers ([`read_body`]): a router layer would cost every
-/// request a clone of a boxed route and a boxed future.
+/// request a clone of a boxed route and a boxed future. A client `PUT` of a
+/// key with nothing to percent-decode does not come through here at all
+/// ([`crate::counting::Counted`] calls [`put_kv`] itself): a layer added
+/// here would not see it.
 pub fn router(node: Arc<Node>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
@@ -105,7 +108,13 @@ async fn get_kv(State(node): State<Arc<Node>>, Path(key): Path<String>) -> Respo
     }
 }
 
-async fn put_kv(State(node): State<Arc<Node>>, Path(key): Path<String>, body: Body) -> Response {
+/// `PUT /v1/kv/{key}`; also called without the router by
+/// [`crate::counting::Counted`] for keys with nothing to decode.
+pub(crate) async fn put_kv(
+    State(node): State<Arc<Node>>,
+    Path(key): Path<String>,
+    body: Body,
+) -> Response {
     if let Err(r) = check_key(&node, &key) {
         return *r;
     }
