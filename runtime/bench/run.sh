@@ -10,13 +10,18 @@
 # --release` in a project written by `nines gen` (default: the runtime's
 # example `kv`, which is what `nines gen` writes for bigtable-a of
 # specs/appengine.nines). The one-fsync-per-write baseline is the same
-# binary with --no-group-commit (the replicas too).
+# binary with --no-group-commit (the replicas too). The example is built
+# with the release profile `nines gen` writes into a generated project
+# (fat LTO, one codegen unit, panic = abort), through CARGO_PROFILE_RELEASE_*
+# since a profile in this crate's own Cargo.toml would be ignored.
+# CLIENTS: the connection counts to measure (default "1 16 64").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 if [ -z "${BIN:-}" ]; then
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-  cargo build --release --bin kv >&2
+  CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+    CARGO_PROFILE_RELEASE_PANIC=abort cargo build --release --bin kv >&2
   BIN=$CARGO_TARGET_DIR/release/kv
 fi
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
@@ -40,7 +45,7 @@ run_mode() { # $1 = label, $2 = extra flag
     --peer http://127.0.0.1:$r1 --peer http://127.0.0.1:$r2 $flag 2>"$WORK/$label/p.log" & PIDS+=($!)
   wait_up $pp
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$pp/readyz" >/dev/null && break; sleep 0.1; done
-  for c in 1 16 64; do
+  for c in ${CLIENTS:-1 16 64}; do
     local t=1  # one wrk thread: it shares the 2 cores with the 3 servers
     local out; out=$(wrk -t$t -c$c -d${DUR}s --latency -s bench/put.lua "http://127.0.0.1:$pp/")
     local rps p50 p99 non2xx

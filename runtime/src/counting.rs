@@ -6,9 +6,17 @@
 //! `middleware::from_fn`, a third of the primary's allocations per write).
 //! The route label comes from the path, by the rules of the router's table
 //! ([`route_label`]).
+//!
+//! A client `PUT /v1/kv/{key}` (the write path) goes straight to its handler
+//! ([`crate::http::put_kv`]) instead of through the router, with the key
+//! taken from the path as the router would: the router's match of a route
+//! with a parameter costs each request several allocations (the parameter's
+//! name and value, the request's extension map, the route's boxed service
+//! and future) and the `Path` extractor's deserialisation. A key with a
+//! `%` still goes through the router, which decodes it.
 
 use crate::node::Node;
-use axum::extract::Request;
+use axum::extract::{Path, Request, State};
 use axum::http::Method;
 use axum::response::Response;
 use std::convert::Infallible;
@@ -85,8 +93,24 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let route = route_label(req.uri().path());
         let method = method_label(req.method());
+        let inner = match put_key(route, req.method(), req.uri().path()) {
+            Some(key) => {
+                let key = key.to_owned();
+                let body = req.into_body();
+                Inner::Put {
+                    fut: Box::pin(crate::http::put_kv(
+                        State(self.node.clone()),
+                        Path(key),
+                        body,
+                    )),
+                }
+            }
+            None => Inner::Routed {
+                fut: self.inner.call(req),
+            },
+        };
         CountedFuture {
-            inner: self.inner.call(req),
+            inner,
             node: self.node.clone(),
             route,
             method,
@@ -94,11 +118,32 @@ where
     }
 }
 
+/// The key of a client write the router would give `put_kv` as is: `PUT`
+/// on the `/v1/kv/{key}` route, with nothing to percent-decode.
+fn put_key<'a>(route: &str, method: &Method, path: &'a str) -> Option<&'a str> {
+    if route != ROUTES[0] || method != Method::PUT {
+        return None;
+    }
+    path.strip_prefix("/v1/kv/").filter(|k| !k.contains('%'))
+}
+
+/// A client write's handler, boxed: its future type cannot be named.
+type PutFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+pin_project_lite::pin_project! {
+    /// Where a request went: the router, or straight to `put_kv`.
+    #[project = InnerProj]
+    enum Inner<F> {
+        Routed { #[pin] fut: F },
+        Put { fut: PutFuture },
+    }
+}
+
 pin_project_lite::pin_project! {
     /// The answer of a [`Counted`] service: counted once it is ready.
     pub struct CountedFuture<F> {
         #[pin]
-        inner: F,
+        inner: Inner<F>,
         node: Arc<Node>,
         route: &'static str,
         method: &'static str,
@@ -113,7 +158,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let out = ready!(this.inner.poll(cx));
+        let out = match this.inner.project() {
+            InnerProj::Routed { fut } => ready!(fut.poll(cx)),
+            InnerProj::Put { fut } => Ok(ready!(fut.as_mut().poll(cx))),
+        };
         if let Ok(resp) = &out {
             this.node
                 .metrics
@@ -145,5 +193,19 @@ mod tests {
             assert_eq!(route_label(path), label, "{path}");
         }
         assert_eq!(method_label(&Method::PATCH), "other");
+    }
+
+    #[test]
+    fn only_client_writes_with_nothing_to_decode_skip_the_router() {
+        fn key<'a>(m: &Method, path: &'a str) -> Option<&'a str> {
+            put_key(route_label(path), m, path)
+        }
+        assert_eq!(key(&Method::PUT, "/v1/kv/k-1"), Some("k-1"));
+        assert_eq!(key(&Method::PUT, "/v1/kv/a%2Fb"), None);
+        assert_eq!(key(&Method::PUT, "/v1/kv/"), None);
+        assert_eq!(key(&Method::PUT, "/v1/kv/a/b"), None);
+        assert_eq!(key(&Method::PUT, "/v1/replicate"), None);
+        assert_eq!(key(&Method::GET, "/v1/kv/k"), None);
+        assert_eq!(key(&Method::DELETE, "/v1/kv/k"), None);
     }
 }

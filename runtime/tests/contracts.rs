@@ -168,6 +168,47 @@ async fn sizes_are_bounded() {
     r.stop().await;
 }
 
+/// A client write skips the router unless its key has something to decode
+/// (`counting::Counted`): both ways must store the key the router decodes,
+/// answer alike and be counted under the same route.
+#[tokio::test]
+async fn writes_take_their_key_from_the_path_as_the_router_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = up(config(Replication::None), dir.path(), "127.0.0.1:0", &[]).await;
+    let c = client();
+    // Straight to the handler: nothing to decode.
+    let plain = put(&c, &r, "xA", "1").await;
+    assert_eq!(plain.status(), 200);
+    assert_eq!(
+        plain.headers()["content-type"],
+        "application/json",
+        "the same answer as through the router"
+    );
+    assert_eq!(plain.text().await.unwrap(), "{\"seq\":1}");
+    // Through the router, which decodes: the same key, then another one.
+    assert_eq!(put(&c, &r, "x%41", "2").await.status(), 200);
+    assert_eq!(get(&c, &r, "xA").await, (200, "2".into()));
+    assert_eq!(put(&c, &r, "a%2Fb", "3").await.status(), 200);
+    assert_eq!(get(&c, &r, "a%2Fb").await, (200, "3".into()));
+    assert_eq!(get(&c, &r, "a%2fb").await, (200, "3".into()));
+    // Not valid UTF-8 once decoded: the router's 400.
+    assert_eq!(put(&c, &r, "%FF", "4").await.status(), 400);
+    // Not the route: the router's 404, whatever the method.
+    for path in ["/v1/kv/", "/v1/kv/a/b", "/v1/kv"] {
+        let resp = c.put(url(&r, path)).body("5").send().await.unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+    }
+    let m = metrics_text(&c, &r).await;
+    for line in [
+        "nines_http_requests_total{route=\"/v1/kv/{key}\",method=\"PUT\",status=\"200\"} 3",
+        "nines_http_requests_total{route=\"/v1/kv/{key}\",method=\"PUT\",status=\"400\"} 1",
+        "nines_http_requests_total{route=\"unmatched\",method=\"PUT\",status=\"404\"} 3",
+    ] {
+        assert!(m.contains(line), "{line} in {m}");
+    }
+    r.stop().await;
+}
+
 #[tokio::test]
 async fn replica_refuses_client_writes_as_retryable() {
     let dir = tempfile::tempdir().unwrap();
