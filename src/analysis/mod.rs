@@ -6,6 +6,7 @@ pub mod condition;
 pub mod detail;
 pub mod engine;
 pub mod factor;
+pub mod factored;
 pub mod flat;
 pub mod modules;
 pub mod schedule;
@@ -37,22 +38,11 @@ const FRONTIER: f64 = 0.03;
 /// See [`FIRST_ROUNDS`].
 const CONDITIONING: f64 = 0.3;
 
-/// Most BDD nodes of one unit of a factored service (see [`factor`]): its
-/// units are small where factoring pays.
-const FACTOR_UNIT_NODES: usize = 1 << 15;
-
 /// Share of the exact method's time for factoring every service (see
 /// [`factor`]), then for the detail of the factored services.
 const FACTORED: f64 = 0.5;
 /// See [`FACTORED`].
 const FACTORED_DETAIL: f64 = 0.25;
-
-/// A factored service whose largest unit takes more work than this to
-/// evaluate again (table entries times BDD nodes, see
-/// [`factor::Factored::largest_unit_work`]) tries small BDDs for its
-/// detail first: each component inside that unit costs one such
-/// evaluation.
-const CHEAP_DETAIL_WORK: usize = 1 << 18;
 
 /// Relative width at which conditioned bounds are good enough.
 const CONDITIONED_WIDTH: f64 = 1e-9;
@@ -333,73 +323,26 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     // what the services share goes through a few failure domains. First
     // the numbers of every service, then the detail of those that want it
     // (cheapest first); the services it cannot factor then go up the BDD
-    // ladder with the time left.
+    // ladder with the time left, and so does the detail of the services
+    // whose parts are costly to evaluate again.
     let factored_until = start + exact_time.mul_f64(FACTORED);
     let detailed_until = start + exact_time.mul_f64(FACTORED + FACTORED_DETAIL);
-    let first_cache = factor::Cache::new(&structure.graph);
-    let mut caches: Vec<factor::Cache> = (1..threads)
-        .map(|_| first_cache.fresh(&structure.graph))
-        .collect();
-    caches.insert(0, first_cache);
-    let factor = |cache: &mut factor::Cache, i: usize, until: Instant| {
-        let root = structure.service_nodes[i];
-        let limits = engine::Limits::attempt(until, Some(FACTOR_UNIT_NODES));
-        factor::Factored::new(&structure.graph, &structure.q, root, &limits, cache)
-    };
-    // A platform where nearly every service shares too much to factor
-    // (replicas dealt over random domains) stops trying early.
-    let record = schedule::Record::default();
-    let factored = schedule::share(&order, &mut caches, |cache, _, i| {
-        if Instant::now() >= factored_until || record.hopeless() {
-            return None;
-        }
-        record
-            .attempt(|| factor(cache, i, factored_until))
-            .map(|f| (f.unavailability(), f.largest_unit_work()))
-    });
-    let mut pending = Vec::new();
-    let mut to_detail = Vec::new();
-    for (&i, solved) in order.iter().zip(factored) {
-        match solved {
-            Some((unavailability, work)) => {
-                services[i].unavailability = Outcome::Exact(unavailability);
-                if wanted[i] {
-                    to_detail.push((work, i));
-                }
-            }
-            None => pending.push(schedule::Left::new(i)),
-        }
-    }
-    // The detail of the factored services, cheapest first (re-factoring
-    // finds every unit in the caches). A service whose largest unit is
-    // costly to evaluate again tries the BDD ladder's small caps first.
-    to_detail.sort_unstable();
-    let (cheap, costly): (Vec<_>, Vec<_>) = to_detail
-        .into_iter()
-        .partition(|&(work, _)| work <= CHEAP_DETAIL_WORK);
-    let cheap: Vec<usize> = cheap.into_iter().map(|(_, i)| i).collect();
-    let costly: Vec<usize> = costly.into_iter().map(|(_, i)| i).collect();
-    let factored_detail = |caches: &mut [factor::Cache], items: &[usize], until: Instant| {
-        schedule::share(items, caches, |cache, _, i| {
-            if Instant::now() >= until {
-                return None;
-            }
-            let root = structure.service_nodes[i];
-            let compiled = detail::Compiled::factored(&structure, root, factor(cache, i, until)?)?;
-            let mut result = unknown(i);
-            detail::fill(model, &structure, &mut result, options, until, &compiled);
-            Some(result)
-        })
-    };
-    for (&i, result) in cheap
+    let mut factoring = factored::Factoring::new(model, &structure, options, threads);
+    let factored::Left {
+        unfactored,
+        cheap_detail,
+        costly_detail,
+    } = factoring.numbers(&order, &wanted, factored_until, &mut services);
+    let factored: Vec<bool> = services
         .iter()
-        .zip(factored_detail(&mut caches, &cheap, detailed_until))
-    {
-        if let Some(result) = result {
-            services[i] = result;
-        }
-    }
-    pending.extend(costly.iter().map(|&i| schedule::Left::new(i)));
+        .map(|s| s.unavailability.is_exact())
+        .collect();
+    factoring.detail(&cheap_detail, detailed_until, &mut services);
+    let pending: Vec<schedule::Left> = unfactored
+        .iter()
+        .chain(&costly_detail)
+        .map(|&i| schedule::Left::new(i))
+        .collect();
     // The BDD ladder for the services left, in the time left: its first
     // rounds, conditioning for the heavy services, its last rounds.
     let ladder_start = Instant::now().min(deadline);
@@ -415,19 +358,12 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     );
     let conditioned_until = ladder_start + ladder_time.mul_f64(FIRST_ROUNDS + CONDITIONING);
     // The costly detail that small BDDs did not give, factored after all.
-    let costly: Vec<usize> = costly
+    let costly_detail: Vec<usize> = costly_detail
         .into_iter()
         .filter(|&i| !services[i].detailed)
         .collect();
-    for (&i, result) in costly
-        .iter()
-        .zip(factored_detail(&mut caches, &costly, conditioned_until))
-    {
-        if let Some(result) = result {
-            services[i] = result;
-        }
-    }
-    drop(caches);
+    factoring.detail(&costly_detail, conditioned_until, &mut services);
+    drop(factoring);
     // Certified bounds by conditioning on the failure domains for the heavy
     // services (over every cap of the first rounds), before they get the
     // rest of the time. Those not tried with every cap yet are lighter: the
@@ -445,11 +381,14 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
         threads,
         &mut services,
     );
-    // Exact by now and without detail to fill: done.
+    // Exact by now and without detail to fill: done. A factored service
+    // whose detail neither small BDDs nor its factors gave in time is left
+    // without it: a BDD of its whole cone is larger still.
     let mut left = left;
     left.retain(|l| {
         let service = &services[l.item];
-        (wanted[l.item] && !service.detailed) || !service.unavailability.is_exact()
+        let wants_detail = wanted[l.item] && !service.detailed && !factored[l.item];
+        wants_detail || !service.unavailability.is_exact()
     });
     let left = schedule::rounds(
         left,
