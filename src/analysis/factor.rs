@@ -207,7 +207,12 @@ impl Unit {
             .collect();
         let top = (local.len() - 1) as NodeRef;
         let analysis = engine::Analysis::new(&local, top, &local_q, limits);
-        if (analysis.bdd_size() << variables.len()) > MAX_UNIT_WORK {
+        // Over the engine's limits (some module only bounded), or too much
+        // work per state: each state would be bounded again, at length, for
+        // nothing.
+        if !analysis.outcome().is_exact()
+            || (analysis.bdd_size() << variables.len()) > MAX_UNIT_WORK
+        {
             return None;
         }
         let variables: Vec<EventId> = variables.iter().map(|&i| local_input(i)).collect();
