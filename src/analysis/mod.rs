@@ -499,6 +499,7 @@ pub fn component_domain(component: &Component) -> Option<DomainId> {
 #[cfg(test)]
 mod conditioning_tests {
     use super::*;
+    use crate::analysis::testing;
     use crate::model::load::load_text;
 
     /// Replica sets over racks of three zones, failover and quorum groups:
@@ -506,24 +507,7 @@ mod conditioning_tests {
     /// every service and are as narrow as asked.
     #[test]
     fn conditioning_every_service_matches_the_exact_analysis() {
-        let spec = r#"
-            domain region r { availability 99.99% }
-            domain zone a in r { availability 99.9% }
-            domain zone b in r { availability 99.9% }
-            domain zone c in r { availability 99.9% }
-            domain rack a1 in a { mtbf 90d mttr 1h }
-            domain rack a2 in a { mtbf 90d mttr 1h }
-            domain rack b1 in b { mtbf 90d mttr 1h }
-            domain rack c1 in c { mtbf 90d mttr 1h }
-            service lock { availability 99.9% replicas 3 need 2 across a1, b1, c1 }
-            service store { availability 99.5% replicas 3 need 2 across a2, b1, c1 requires lock }
-            service cache { availability 99% placed in a1 }
-            service cache2 { availability 99% placed in b1 }
-            service api { availability 99.95% replicas 3 need 1 across a, b, c
-                          requires store, any(cache, cache2) }
-            service web { availability 99.9% replicas 2 across a2, c1
-                          requires api, 2 of (lock, store, cache) }
-        "#;
+        let spec = testing::RACKS_AND_GROUPS;
         let loaded = load_text("t.nines", spec.to_string());
         let model = loaded.model.expect("the spec loads");
         let exact = analyze(&model, &Options::default());

@@ -3,6 +3,31 @@
 
 use crate::analysis::engine::{is_up, FaultGraph, Gate, NodeRef};
 
+/// Replica sets over racks of three zones, failover and quorum groups over
+/// services that share dependencies, services with SLOs among them: the
+/// spec the conditioned bounds and the factored detail are held against
+/// the BDDs on.
+pub const RACKS_AND_GROUPS: &str = r#"
+domain region r { availability 99.99% }
+domain zone a in r { availability 99.9% }
+domain zone b in r { availability 99.9% }
+domain zone c in r { availability 99.9% }
+domain rack a1 in a { mtbf 90d mttr 1h }
+domain rack a2 in a { mtbf 90d mttr 1h }
+domain rack b1 in b { mtbf 90d mttr 1h }
+domain rack c1 in c { mtbf 90d mttr 1h }
+service lock { slo 99.9% availability 99.9% replicas 3 need 2 across a1, b1, c1 }
+service store { slo 99.9% availability 99.5% replicas 3 need 2 across a2, b1, c1 requires lock }
+service cache { availability 99% placed in a1 }
+service cache2 { availability 99% placed in b1 }
+service api { slo 99.9% availability 99.95% replicas 3 need 1 across a, b, c
+              requires store, any(cache, cache2) }
+service web { slo 99% availability 99.9% replicas 2 across a2, c1
+              requires api, 2 of (lock, store, cache) }
+service edge { slo 99% availability 99.9% placed in c1
+               requires any(web, api), lock }
+"#;
+
 /// SplitMix64.
 pub struct Rng(pub u64);
 
