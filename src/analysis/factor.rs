@@ -341,11 +341,6 @@ impl Cache {
         }
     }
 
-    /// How many units are kept (for diagnostics and tests).
-    pub fn units(&self) -> usize {
-        self.lock().len()
-    }
-
     /// The units, whatever a panicking thread left (an entry is inserted
     /// whole or not at all).
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Unit>>> {
