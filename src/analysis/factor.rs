@@ -31,7 +31,8 @@
 //! grows with how long each domain stays open in a variable order: racks
 //! tied together by the replica sets of services placed across zones give
 //! BDDs of millions of nodes and eliminations of a few thousand table
-//! entries. Beyond [`MAX_UNIT_INPUTS`] variables in one unit,
+//! entries. Beyond [`MAX_UNIT_INPUTS`] variables in one unit (tried with
+//! smaller limits first, see [`UNIT_INPUT_LIMITS`]),
 //! [`MAX_WIDTH`] in one step, or [`MAX_VARIABLES`] in all, the method gives
 //! up (`None`) and the caller tries a BDD of the whole cone.
 //!
@@ -52,8 +53,15 @@ use std::time::Instant;
 
 use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef, Outcome};
 
-/// Most variables one unit's table may span (2^this entries).
-pub const MAX_UNIT_INPUTS: usize = 12;
+/// Most variables one unit's table may span (2^this entries), tried in
+/// turn: a root that does not factor within the first limit (a unit over
+/// more variables, or an expansion into too many terms) is factored again
+/// within the next. Tables of 2^12 entries suffice for nearly every
+/// service; the few that need more pay for their larger tables alone.
+pub const UNIT_INPUT_LIMITS: [usize; 3] = [12, 16, 20];
+
+/// The largest of [`UNIT_INPUT_LIMITS`].
+pub const MAX_UNIT_INPUTS: usize = UNIT_INPUT_LIMITS[UNIT_INPUT_LIMITS.len() - 1];
 
 /// Most work (BDD nodes times table entries) of one unit compiled by the
 /// BDD engine: past it, splitting the service's groups (see [`Factored`])
@@ -300,6 +308,9 @@ pub struct Cache {
     nest_above: usize,
     /// Expand a root's groups even when it factors whole (tests).
     expand_first: bool,
+    /// Most variables of one unit in the current attempt (one of
+    /// [`UNIT_INPUT_LIMITS`]).
+    unit_inputs: usize,
     /// Generation marks over the graph's nodes: taken as up (a frontier
     /// node of the problem, or outside it).
     up: Vec<u32>,
@@ -323,6 +334,7 @@ impl Cache {
             units: Arc::default(),
             nest_above: NEST_ABOVE,
             expand_first: false,
+            unit_inputs: UNIT_INPUT_LIMITS[0],
             up: vec![0; n],
             cut: vec![0; n],
             seen: vec![0; n],
@@ -650,7 +662,7 @@ impl Problem {
                 .filter(|&i| var_of(i).is_some())
                 .collect();
             inputs.sort_unstable();
-            if inputs.len() > MAX_UNIT_INPUTS {
+            if inputs.len() > cache.unit_inputs {
                 return None;
             }
             scopes.push(inputs.iter().filter_map(|&i| var_of(i)).collect());
@@ -857,6 +869,21 @@ impl Factored {
         cache: &mut Cache,
     ) -> Option<Factored> {
         let source = Source { graph, q, limits };
+        let mut factored = None;
+        for limit in UNIT_INPUT_LIMITS {
+            cache.unit_inputs = limit;
+            factored = Factored::within(source, root, cache);
+            if factored.is_some() || limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+        }
+        cache.unit_inputs = UNIT_INPUT_LIMITS[0];
+        factored
+    }
+
+    /// [`Factored::new`] within the cache's current limit of variables
+    /// by unit: whole, else with its groups expanded.
+    fn within(source: Source, root: NodeRef, cache: &mut Cache) -> Option<Factored> {
         if cache.expand_first {
             if let Some(expanded) = Factored::expanded(source, root, cache) {
                 return Some(expanded);
