@@ -2,6 +2,7 @@
 //! [`super::factor`]), its number first, then its detail, the worker
 //! threads sharing one set of computed parts.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use super::engine::{Limits, Outcome};
@@ -27,6 +28,9 @@ pub struct Factoring<'a> {
     options: &'a Options,
     /// One cache per worker thread, sharing their computed parts.
     caches: Vec<Cache>,
+    /// By service: its factoring, kept from [`Factoring::numbers`] for
+    /// its detail.
+    kept: Vec<Option<Factored>>,
 }
 
 /// What [`Factoring::numbers`] leaves to the caller.
@@ -58,6 +62,7 @@ impl<'a> Factoring<'a> {
             structure,
             options,
             caches,
+            kept: (0..structure.service_nodes.len()).map(|_| None).collect(),
         }
     }
 
@@ -91,17 +96,21 @@ impl<'a> Factoring<'a> {
             }
             record
                 .attempt(|| Self::factor(structure, cache, i, until))
-                .map(|f| (f.unavailability(), f.largest_unit_work()))
+                .map(|f| {
+                    let numbers = (f.unavailability(), f.largest_unit_work());
+                    (numbers, wanted[i].then_some(f))
+                })
         });
         let mut unfactored = Vec::new();
         let mut to_detail = Vec::new();
         for (&i, solved) in order.iter().zip(factored) {
             match solved {
-                Some((unavailability, work)) => {
+                Some(((unavailability, work), kept)) => {
                     services[i].unavailability = Outcome::Exact(unavailability);
                     if wanted[i] {
                         to_detail.push((work, i));
                     }
+                    self.kept[i] = kept;
                 }
                 None => unfactored.push(i),
             }
@@ -118,9 +127,10 @@ impl<'a> Factoring<'a> {
     }
 
     /// The detail of the factored services `items` (shared among the
-    /// threads; factoring them again finds every part computed) until
-    /// `until`; a service not reached, or whose detail the deadline cuts
-    /// short, keeps its number without detail.
+    /// threads, each service's factoring taken from
+    /// [`Factoring::numbers`]) until `until`; a service not reached, or
+    /// whose detail the deadline cuts short, keeps its number without
+    /// detail.
     pub fn detail(&mut self, items: &[usize], until: Instant, services: &mut [ServiceResult]) {
         let Factoring {
             model,
@@ -128,12 +138,21 @@ impl<'a> Factoring<'a> {
             options,
             ..
         } = *self;
-        let results = schedule::share(items, &mut self.caches, |cache, _, i| {
+        // Each slot is taken once, by the thread given its item.
+        let slots: Vec<Mutex<Option<Factored>>> = items
+            .iter()
+            .map(|&i| Mutex::new(self.kept[i].take()))
+            .collect();
+        let results = schedule::share(items, &mut self.caches, |cache, k, i| {
             if Instant::now() >= until {
                 return None;
             }
             let root = structure.service_nodes[i];
-            let factored = Self::factor(structure, cache, i, until)?;
+            let kept = slots[k].lock().unwrap_or_else(|e| e.into_inner()).take();
+            let factored = match kept {
+                Some(factored) => factored,
+                None => Self::factor(structure, cache, i, until)?,
+            };
             let compiled = detail::Compiled::factored(structure, root, factored)?;
             let mut result = unknown(i);
             detail::fill(model, structure, &mut result, options, until, &compiled);

@@ -39,10 +39,17 @@ const FRONTIER: f64 = 0.03;
 const CONDITIONING: f64 = 0.3;
 
 /// Share of the exact method's time for factoring every service (see
-/// [`factor`]), then for the detail of the factored services.
+/// [`factor`]).
 const FACTORED: f64 = 0.5;
-/// See [`FACTORED`].
-const FACTORED_DETAIL: f64 = 0.25;
+
+/// The detail of the factored services then gets a share of the time left
+/// that grows with how many of them want it against how many services
+/// the BDD ladder has left (counted this many times: a service the
+/// factoring left is one of the heaviest, and the detail of the factored
+/// services the cheapest work), between [`DETAIL_SHARE`]'s bounds.
+const LADDER_WEIGHT: usize = 20;
+/// See [`LADDER_WEIGHT`].
+const DETAIL_SHARE: (f64, f64) = (0.25, 0.9);
 
 /// Relative width at which conditioned bounds are good enough.
 const CONDITIONED_WIDTH: f64 = 1e-9;
@@ -326,7 +333,6 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     // ladder with the time left, and so does the detail of the services
     // whose parts are costly to evaluate again.
     let factored_until = start + exact_time.mul_f64(FACTORED);
-    let detailed_until = start + exact_time.mul_f64(FACTORED + FACTORED_DETAIL);
     let mut factoring = factored::Factoring::new(model, &structure, options, threads);
     let factored::Left {
         unfactored,
@@ -337,6 +343,12 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
         .iter()
         .map(|s| s.unavailability.is_exact())
         .collect();
+    let detail_start = Instant::now().min(deadline);
+    let ladder_items = LADDER_WEIGHT * (unfactored.len() + costly_detail.len());
+    let detail_share = (cheap_detail.len() as f64
+        / (cheap_detail.len() + ladder_items).max(1) as f64)
+        .clamp(DETAIL_SHARE.0, DETAIL_SHARE.1);
+    let detailed_until = detail_start + (deadline - detail_start).mul_f64(detail_share);
     factoring.detail(&cheap_detail, detailed_until, &mut services);
     let pending: Vec<schedule::Left> = unfactored
         .iter()
