@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::engine::{self, EventId, FaultGraph, Gate, Limits, NodeRef};
 use super::factor;
+use super::required::solve_required;
 use super::structure::{Event, Structure};
 use super::{Options, ServiceResult};
 use crate::model::{DomainId, Model, OwnForm, ServiceId};
@@ -124,6 +125,15 @@ impl Compiled {
     }
 }
 
+/// What one event's probability does to a service (see [`Solver::single`]).
+#[derive(Clone, Copy)]
+struct Single {
+    /// The change of the unavailability were the event perfect (<= 0).
+    perfect: f64,
+    /// dU/dq of the event.
+    slope: f64,
+}
+
 impl Solver {
     /// dU/dq_e for every event of the cone, when one pass gives them all.
     fn gradient(&self) -> Option<Vec<f64>> {
@@ -133,15 +143,30 @@ impl Solver {
         }
     }
 
-    /// dU/dq_e from `gradient` (U is linear in q_e), or from the change
-    /// between q_e = 0 and q_e = 1.
-    fn slope(&self, gradient: Option<&[f64]>, e: EventId) -> Option<f64> {
+    /// For one event `e` down with probability `q`: how much the
+    /// unavailability changes were `e` perfect, and dU/dq_e. U is linear
+    /// in q_e, so either gives the other: the slope from `gradient` (a
+    /// BDD), or the change from the factored derivatives (one evaluation
+    /// of the part holding `e`; a second one when `q` is 0).
+    fn single(&self, gradient: Option<&[f64]>, e: EventId, q: f64) -> Option<Single> {
         match self {
             Solver::Bdd { local_of, .. } => {
                 let l = *local_of.get(&e)? as usize;
-                gradient.and_then(|g| g.get(l).copied())
+                let slope = gradient.and_then(|g| g.get(l).copied())?;
+                Some(Single {
+                    perfect: -q * slope,
+                    slope,
+                })
             }
-            Solver::Factored(f, s) => Some(f.change(s, &[(e, 1.0)])? - f.change(s, &[(e, 0.0)])?),
+            Solver::Factored(f, s) => {
+                let perfect = f.change(s, &[(e, 0.0)])?;
+                let slope = if q > 0.0 {
+                    -perfect / q
+                } else {
+                    f.change(s, &[(e, 1.0)])?
+                };
+                Some(Single { perfect, slope })
+            }
         }
     }
 
@@ -211,17 +236,29 @@ pub fn fill(
         groups.entry(component).or_default().push(e);
     }
 
-    // Who consumes the budget.
+    // Who consumes the budget. The changes were each component perfect
+    // are kept for the requirements below.
     let mut consumers = Vec::new();
+    let mut singles: HashMap<EventId, Single> = HashMap::new();
+    let mut perfect: HashMap<Component, f64> = HashMap::new();
     for (component, events) in &groups {
         if Instant::now() >= deadline {
             // Out of time: no detail rather than a partial one.
             return;
         }
-        let reduction = match (events.as_slice(), gradient) {
-            ([e], Some(_)) => structure.q[*e as usize] * solver.slope(gradient, *e).unwrap_or(0.0),
-            _ => -solver.change(total, &overrides_for(events, 0.0)),
+        let single = match events.as_slice() {
+            [e] => solver.single(gradient, *e, structure.q[*e as usize]),
+            _ => None,
         };
+        let change = match (single, events.as_slice()) {
+            (Some(single), [e]) => {
+                singles.insert(*e, single);
+                single.perfect
+            }
+            _ => solver.change(total, &overrides_for(events, 0.0)),
+        };
+        perfect.insert(*component, change);
+        let reduction = -change;
         if reduction > 0.0 {
             consumers.push(Consumer {
                 component: *component,
@@ -249,19 +286,23 @@ pub fn fill(
             }
             // Past the deadline an evaluation costs nothing (NaN), and the
             // answer it led to is dropped below with the rest of the detail.
+            let at_zero = perfect.get(&Component::Service(dep)).map(|c| total + c);
             let evaluate = |q: f64| {
                 if Instant::now() >= deadline {
                     return f64::NAN;
                 }
-                total + solver.change(total, &overrides_for(events, q))
+                match at_zero {
+                    Some(u) if q == 0.0 => u,
+                    _ => total + solver.change(total, &overrides_for(events, q)),
+                }
             };
             let required_down = match (
                 events.as_slice(),
-                events.first().and_then(|e| solver.slope(gradient, *e)),
+                events.first().and_then(|e| singles.get(e)),
             ) {
                 // One instance: U is linear in its q, U(q) = U(0) + q dU/dq,
                 // so the answer is exact from one evaluation.
-                ([_], Some(slope)) => {
+                ([_], Some(&Single { slope, .. })) => {
                     let at_zero = evaluate(0.0);
                     if at_zero > slo.down {
                         None
@@ -271,7 +312,13 @@ pub fn fill(
                         Some(((slo.down - at_zero) / slope).min(1.0))
                     }
                 }
-                _ => solve_required(evaluate, slo.down),
+                _ => {
+                    // Every instance at the dependency's own unavailability
+                    // gives the service's.
+                    let q = structure.q[events[0] as usize];
+                    let same = events.iter().all(|&e| structure.q[e as usize] == q);
+                    solve_required(evaluate, slo.down, same.then_some((q, total)))
+                }
             };
             if Instant::now() >= deadline {
                 return;
@@ -498,111 +545,6 @@ impl Singles {
             }
         }
         Singles::Some(out)
-    }
-}
-
-/// The largest own unavailability `q` with `evaluate(q) <= target`, for an
-/// `evaluate` that grows with `q` (a polynomial: the composed unavailability
-/// as a function of the dependency's own); `None` when even `q = 0` misses it.
-///
-/// Illinois false position on `[1e-18, 1]`: the function is close to linear in
-/// `q`, so about ten evaluations reach full precision (bisection in log space
-/// took 67). A step that does not halve the bracket is followed by a
-/// log-space bisection, so convergence is guaranteed. The answer is the
-/// bracket's feasible end once the bracket is within a few ulps.
-pub fn solve_required(evaluate: impl Fn(f64) -> f64, target: f64) -> Option<f64> {
-    if evaluate(0.0) > target {
-        return None;
-    }
-    if evaluate(1.0) <= target {
-        return Some(1.0);
-    }
-    let (mut a, mut b) = (1e-18f64, 1.0f64);
-    let mut fa = evaluate(a) - target;
-    if fa > 0.0 {
-        return Some(0.0);
-    }
-    let mut fb = evaluate(b) - target;
-    // Which end moved last (Illinois: halve the other end's value when the same end stays).
-    let mut side = 0i8;
-    for _ in 0..200 {
-        if b - a <= 4.0 * f64::EPSILON * b || fa == 0.0 {
-            break;
-        }
-        let width = b - a;
-        let mut x = a + (b - a) * (-fa / (fb - fa));
-        if !(x > a && x < b) {
-            x = (a * b).sqrt();
-        }
-        let fx = evaluate(x) - target;
-        if fx <= 0.0 {
-            (a, fa) = (x, fx);
-            if side == -1 {
-                fb *= 0.5;
-            }
-            side = -1;
-        } else {
-            (b, fb) = (x, fx);
-            if side == 1 {
-                fa *= 0.5;
-            }
-            side = 1;
-        }
-        if b - a > 0.5 * width {
-            // Too slow: one bisection step in log space.
-            let m = (a * b).sqrt();
-            let fm = evaluate(m) - target;
-            if fm <= 0.0 {
-                (a, fa) = (m, fm);
-            } else {
-                (b, fb) = (m, fm);
-            }
-            side = 0;
-        }
-    }
-    Some(a)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::solve_required;
-
-    #[test]
-    fn bisection_finds_linear_root() {
-        // U(q) = 1e-4 + 0.5 q; target 1e-3 → q = 1.8e-3.
-        let q = solve_required(|q| 1e-4 + 0.5 * q, 1e-3).unwrap();
-        assert!((q - 1.8e-3).abs() < 1e-12);
-        assert_eq!(solve_required(|q| 2e-3 + q, 1e-3), None);
-    }
-
-    #[test]
-    fn false_position_matches_log_bisection_on_polynomials() {
-        // U(q) for a service over 1-of-n, 2-of-3 and 3-of-5 replica sets of one
-        // dependency, with some other unavailability `base` in series.
-        let cases: [(&dyn Fn(f64) -> f64, f64); 4] = [
-            (&|q: f64| 1e-5 + q.powi(3), 1e-4),
-            (&|q: f64| 1e-6 + 3.0 * q * q * (1.0 - q) + q.powi(3), 1e-4),
-            (
-                &|q: f64| 1e-7 + 10.0 * q.powi(3) * (1.0 - q).powi(2) + q.powi(5),
-                1e-5,
-            ),
-            (&|q: f64| 2e-4 + 0.9 * q, 3e-4),
-        ];
-        for (u, target) in cases {
-            let got = solve_required(u, target).unwrap();
-            let (mut lo, mut hi) = (-18.0f64, 0.0f64);
-            for _ in 0..200 {
-                let mid = 0.5 * (lo + hi);
-                if u(10f64.powf(mid)) <= target {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            let want = 10f64.powf(lo);
-            assert!(u(got) <= target);
-            assert!((got - want).abs() <= 1e-13 * want, "{got:e} vs {want:e}");
-        }
     }
 }
 

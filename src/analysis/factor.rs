@@ -996,8 +996,16 @@ impl Factored {
             let mut term = TermSensitivity {
                 units: Vec::new(),
                 events: HashMap::new(),
+                holders: HashMap::new(),
             };
             problem.gradient(&[1.0], &mut term)?;
+            for (k, (unit, _)) in term.units.iter().enumerate() {
+                if let Body::Bdd { inputs, .. } = &unit.body {
+                    for &i in inputs.iter().take_while(|&&i| i < CUT) {
+                        term.holders.entry(i as EventId).or_default().push(k);
+                    }
+                }
+            }
             terms.push(term);
         }
         Some(Sensitivity { terms })
@@ -1097,11 +1105,16 @@ fn term_change(
             return Some((q - base) * slope);
         }
     }
-    let touched: Vec<&(Arc<Unit>, Vec<f64>)> = sensitivity
-        .units
+    let mut holders: Vec<usize> = overrides
         .iter()
-        .filter(|(unit, _)| overrides.iter().any(|o| unit.body.has_event(o.0)))
+        .filter_map(|o| sensitivity.holders.get(&o.0))
+        .flatten()
+        .copied()
         .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    let touched: Vec<&(Arc<Unit>, Vec<f64>)> =
+        holders.iter().map(|&k| &sensitivity.units[k]).collect();
     let variable = overrides
         .iter()
         .any(|o| sensitivity.events.contains_key(&o.0));
@@ -1135,6 +1148,8 @@ struct TermSensitivity {
     /// Each event variable (at any level), with its probability and the
     /// derivative by it.
     events: HashMap<EventId, (f64, f64)>,
+    /// The units below which each event lies (indices into `units`).
+    holders: HashMap<EventId, Vec<usize>>,
 }
 
 /// A table over some variables (ascending), P(down) by state (bit `j`:

@@ -9,6 +9,7 @@ pub mod factor;
 pub mod factored;
 pub mod flat;
 pub mod modules;
+pub mod required;
 pub mod schedule;
 pub mod structure;
 #[cfg(test)]
