@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use super::engine::{Limits, Outcome};
-use super::factor::{Cache, Factored};
+use super::factor::{Cache, Factored, UNIT_INPUT_LIMITS};
 use super::structure::Structure;
 use super::{detail, schedule, unknown, Options, ServiceResult};
 use crate::model::Model;
@@ -70,17 +70,28 @@ impl<'a> Factoring<'a> {
         structure: &Structure,
         cache: &mut Cache,
         i: usize,
+        unit_inputs: usize,
         until: Instant,
     ) -> Option<Factored> {
         let root = structure.service_nodes[i];
         let limits = Limits::attempt(until, Some(PART_NODES));
-        Factored::new(&structure.graph, &structure.q, root, &limits, cache)
+        Factored::within(
+            &structure.graph,
+            &structure.q,
+            root,
+            &limits,
+            unit_inputs,
+            cache,
+        )
     }
 
     /// Factors the services `order` (in that order, shared among the
     /// threads) until `until`, setting the exact unavailability of those
-    /// that factor. A platform where nearly every service shares too much
-    /// to factor (replicas dealt over random domains) stops trying early.
+    /// that factor: every service within the first of
+    /// [`UNIT_INPUT_LIMITS`], then those that did not within the next (the
+    /// larger tables cost most where they fail too). A platform where
+    /// nearly every service shares too much to factor (replicas dealt over
+    /// random domains) stops trying early.
     pub fn numbers(
         &mut self,
         order: &[usize],
@@ -89,18 +100,28 @@ impl<'a> Factoring<'a> {
         services: &mut [ServiceResult],
     ) -> Left {
         let structure = self.structure;
-        let record = schedule::Record::default();
-        let factored = schedule::share(order, &mut self.caches, |cache, _, i| {
-            if Instant::now() >= until || record.hopeless() {
-                return None;
+        let mut factored: Vec<Option<_>> = order.iter().map(|_| None).collect();
+        for unit_inputs in UNIT_INPUT_LIMITS {
+            let positions: Vec<usize> = (0..order.len())
+                .filter(|&k| factored[k].is_none())
+                .collect();
+            let items: Vec<usize> = positions.iter().map(|&k| order[k]).collect();
+            let record = schedule::Record::default();
+            let pass = schedule::share(&items, &mut self.caches, |cache, _, i| {
+                if Instant::now() >= until || record.hopeless() {
+                    return None;
+                }
+                record
+                    .attempt(|| Self::factor(structure, cache, i, unit_inputs, until))
+                    .map(|f| {
+                        let numbers = (f.unavailability(), f.largest_unit_work());
+                        (numbers, wanted[i].then_some(f))
+                    })
+            });
+            for (k, solved) in positions.into_iter().zip(pass) {
+                factored[k] = solved;
             }
-            record
-                .attempt(|| Self::factor(structure, cache, i, until))
-                .map(|f| {
-                    let numbers = (f.unavailability(), f.largest_unit_work());
-                    (numbers, wanted[i].then_some(f))
-                })
-        });
+        }
         let mut unfactored = Vec::new();
         let mut to_detail = Vec::new();
         for (&i, solved) in order.iter().zip(factored) {
@@ -151,7 +172,10 @@ impl<'a> Factoring<'a> {
             let kept = slots[k].lock().unwrap_or_else(|e| e.into_inner()).take();
             let factored = match kept {
                 Some(factored) => factored,
-                None => Self::factor(structure, cache, i, until)?,
+                None => {
+                    let limits = Limits::attempt(until, Some(PART_NODES));
+                    Factored::new(&structure.graph, &structure.q, root, &limits, cache)?
+                }
             };
             let compiled = detail::Compiled::factored(structure, root, factored)?;
             let mut result = unknown(i);
