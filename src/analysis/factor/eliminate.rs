@@ -383,10 +383,20 @@ impl Indexer {
     /// `width` bits.
     fn new(places: &[usize], width: usize) -> Indexer {
         let low_bits = width.min(10) as u32;
+        // The table bit of each state bit (0 where the table does not
+        // have that variable).
+        let mut bit_of = vec![0u32; width];
+        for (j, &p) in places.iter().enumerate() {
+            bit_of[p] = 1 << j;
+        }
+        // Each entry from the one without its lowest set bit.
         let part = |from: usize, bits: usize| -> Vec<u32> {
-            (0..1usize << bits)
-                .map(|chunk| gather(chunk << from, places) as u32)
-                .collect()
+            let mut out = vec![0u32; 1 << bits];
+            for chunk in 1..out.len() {
+                let lowest = chunk.trailing_zeros() as usize;
+                out[chunk] = out[chunk & (chunk - 1)] | bit_of[from + lowest];
+            }
+            out
         };
         Indexer {
             low: part(0, low_bits as usize),
