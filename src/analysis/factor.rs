@@ -85,6 +85,9 @@ const NEST_ABOVE: usize = 48;
 /// Most levels of nesting.
 const MAX_DEPTH: usize = 12;
 
+/// Most frontier groups of one problem split (see [`Problem::new`]).
+const MAX_SPLITS: usize = 8;
+
 /// An input of a cone: a basic event, or a cut node (events sort first).
 type Input = u64;
 
@@ -311,6 +314,10 @@ pub struct Cache {
     /// Most variables of one unit in the current attempt (one of
     /// [`UNIT_INPUT_LIMITS`]).
     unit_inputs: usize,
+    /// Whether any gate whose unit spans too many variables is split in
+    /// the current attempt (within the last limit), or frontier groups
+    /// only.
+    split_gates: bool,
     /// Generation marks over the graph's nodes: taken as up (a frontier
     /// node of the problem, or outside it).
     up: Vec<u32>,
@@ -335,6 +342,7 @@ impl Cache {
             nest_above: NEST_ABOVE,
             expand_first: false,
             unit_inputs: UNIT_INPUT_LIMITS[0],
+            split_gates: false,
             up: vec![0; n],
             cut: vec![0; n],
             seen: vec![0; n],
@@ -365,6 +373,15 @@ impl Cache {
     }
 }
 
+/// The gates a problem splits (their gate children cut, see
+/// [`Problem::new`]): those split so far, ascending, and the one an
+/// attempt wants split next.
+#[derive(Default)]
+struct Splits {
+    done: Vec<NodeRef>,
+    wanted: Option<NodeRef>,
+}
+
 /// The probability that a node is down, as a table over the variables it
 /// is given, from the product of its frontier units.
 struct Problem {
@@ -391,6 +408,11 @@ impl Problem {
     /// (ascending), in their cones without the nodes `up` (taken as up)
     /// and the cut nodes among `given`; `None` when the variables are too
     /// many or too entangled, or a unit is not exact within `limits`.
+    ///
+    /// A frontier group whose unit would span too many variables is split
+    /// (its gate children become cut nodes, so its unit is a gate over
+    /// them and each member a unit of its own) and the problem is set up
+    /// again, up to [`MAX_SPLITS`] groups.
     fn new(
         source: Source,
         tops: &[NodeRef],
@@ -399,6 +421,35 @@ impl Problem {
         cache: &mut Cache,
         depth: usize,
     ) -> Option<Problem> {
+        let mut splits = Splits::default();
+        loop {
+            match Problem::attempt(source, tops, up, given, &mut splits, cache, depth) {
+                Some(problem) => return Some(problem),
+                None => match splits.wanted.take() {
+                    Some(gate) if splits.done.len() < MAX_SPLITS => {
+                        splits.done.push(gate);
+                        splits.done.sort_unstable();
+                    }
+                    _ => return None,
+                },
+            }
+        }
+    }
+
+    /// [`Problem::new`] with the gates `splits.done` split; on a gate not
+    /// split whose unit spans too many variables (a frontier group, or any
+    /// gate with [`Cache::split_gates`]), sets `splits.wanted` to it and
+    /// gives `None`.
+    fn attempt(
+        source: Source,
+        tops: &[NodeRef],
+        up: &[NodeRef],
+        given: &[Input],
+        splits: &mut Splits,
+        cache: &mut Cache,
+        depth: usize,
+    ) -> Option<Problem> {
+        let split = &splits.done;
         let graph = source.graph;
         cache.generation += 1;
         let generation = cache.generation;
@@ -411,11 +462,14 @@ impl Problem {
         let front = frontier(graph, tops, cache);
         // A group at the top (the frontier is the top alone, not a given
         // input) is split: its gate children are cut.
-        let split = front == tops && tops.len() == 1 && cache.cut[tops[0] as usize] != generation;
+        let mut split = split.to_vec();
+        if front == tops && tops.len() == 1 && cache.cut[tops[0] as usize] != generation {
+            split = front.clone();
+        }
         for &v in &front {
             cache.up[v as usize] = generation;
         }
-        let cuts = cut_nodes(graph, &front, split, cache);
+        let cuts = cut_nodes(graph, &front, &split, cache);
         if given.len() + cuts.len() > MAX_VARIABLES {
             return None;
         }
@@ -487,6 +541,18 @@ impl Problem {
                 .collect();
             inputs.sort_unstable();
             if inputs.len() > cache.unit_inputs {
+                // Frontier groups first; any gate within the last limit
+                // (splitting is costlier than expanding the groups).
+                let splits_here = match graph.gate(u) {
+                    Gate::Or(_) | Gate::AtLeast { .. } => {
+                        front.binary_search(&u).is_ok() || cache.split_gates
+                    }
+                    Gate::And(_) => cache.split_gates,
+                    Gate::Event(_) | Gate::Const(_) => false,
+                };
+                if splits_here && split.binary_search(&u).is_err() {
+                    splits.wanted = Some(u);
+                }
                 return None;
             }
             scopes.push(inputs.iter().filter_map(|&i| var_of(i)).collect());
@@ -711,10 +777,27 @@ impl Factored {
         unit_inputs: usize,
         cache: &mut Cache,
     ) -> Option<Factored> {
+        let split_gates = unit_inputs == MAX_UNIT_INPUTS;
+        Factored::within_splitting(graph, q, root, limits, unit_inputs, split_gates, cache)
+    }
+
+    /// [`Factored::within`], splitting any gate whose unit spans too many
+    /// variables or only frontier groups.
+    fn within_splitting(
+        graph: &FaultGraph,
+        q: &[f64],
+        root: NodeRef,
+        limits: &Limits,
+        unit_inputs: usize,
+        split_gates: bool,
+        cache: &mut Cache,
+    ) -> Option<Factored> {
         let source = Source { graph, q, limits };
         cache.unit_inputs = unit_inputs;
+        cache.split_gates = split_gates;
         let factored = Factored::attempt(source, root, cache);
         cache.unit_inputs = UNIT_INPUT_LIMITS[0];
+        cache.split_gates = false;
         factored
     }
 

@@ -30,7 +30,13 @@ fn factored_roots_match_brute_force() {
         cache.nest_above = if case % 2 == 0 { 2 } else { usize::MAX };
         cache.expand_first = case % 3 == 0;
         for &root in &roots {
-            let Some(f) = Factored::new(&g, &q, root, &far(), &mut cache) else {
+            // Units of three variables at most, gates split past them.
+            let f = if case % 5 == 1 {
+                Factored::within_splitting(&g, &q, root, &far(), 3, true, &mut cache)
+            } else {
+                Factored::new(&g, &q, root, &far(), &mut cache)
+            };
+            let Some(f) = f else {
                 continue;
             };
             factored += 1;
@@ -183,4 +189,52 @@ fn too_wide_gives_up() {
     let q = vec![1e-3; 300];
     let mut cache = Cache::new(&g);
     assert!(Factored::new(&g, &q, root, &far(), &mut cache).is_none());
+}
+
+/// A 2-of-3 group whose members share events with the rest of the root
+/// spans six variables: with units of three at most it factors whole only
+/// when gates other than frontier groups are split too (a gate over its
+/// three members, each a unit over its two shared events), to the
+/// brute-force value.
+#[test]
+fn a_group_over_too_many_variables_is_split() {
+    let mut g = FaultGraph::new();
+    let shared: Vec<NodeRef> = (0..6).map(|e| g.add(Gate::Event(e))).collect();
+    let members: Vec<NodeRef> = (0..3)
+        .map(|i| {
+            let a = g.add(Gate::Event(6 + 2 * i));
+            let b = g.add(Gate::Event(7 + 2 * i));
+            let left = g.add(Gate::Or(vec![shared[2 * i as usize], a]));
+            let right = g.add(Gate::Or(vec![shared[2 * i as usize + 1], b]));
+            g.add(Gate::And(vec![left, right]))
+        })
+        .collect();
+    let group = g.add(Gate::AtLeast { k: 2, of: members });
+    // Under a failover with an event: the frontier node is that failover
+    // (split as a frontier group), the group a cut node within it.
+    let z = g.add(Gate::Event(18));
+    let failover = g.add(Gate::Or(vec![group, z]));
+    let mut parts = vec![failover];
+    for (j, &e) in shared.iter().enumerate() {
+        let own = g.add(Gate::Event(12 + j as u32));
+        parts.push(g.add(Gate::Or(vec![e, own])));
+    }
+    let root = g.add(Gate::And(parts));
+    let q: Vec<f64> = (0..19).map(|e| 1e-3 * (1.0 + e as f64 / 7.0)).collect();
+    let want = brute(&g, root, &q);
+    let mut cache = Cache::new(&g);
+    let unsplit = Factored::within_splitting(&g, &q, root, &far(), 3, false, &mut cache);
+    assert!(
+        unsplit.is_none_or(|f| f.terms.len() > 1),
+        "factors whole unsplit"
+    );
+    let mut cache = Cache::new(&g);
+    let f = Factored::within_splitting(&g, &q, root, &far(), 3, true, &mut cache)
+        .expect("factors split");
+    assert_eq!(f.terms.len(), 1, "factored whole");
+    assert!(
+        close(f.unavailability(), want),
+        "{} vs {want}",
+        f.unavailability()
+    );
 }

@@ -43,14 +43,14 @@ pub(super) fn frontier(graph: &FaultGraph, tops: &[NodeRef], cache: &mut Cache) 
 /// The cut nodes of a problem whose frontier `front` is marked up in the
 /// cache: the gates (not events or constants) reached from two units or
 /// more, where the units are the frontier nodes and the cut nodes
-/// themselves; with `split`, also the gate children of the one frontier
-/// node (a group, which is then a gate over cut inputs). Parents have
+/// themselves; also the gate children of the frontier nodes `split`
+/// (ascending; groups, which are then gates over cut inputs). Parents have
 /// larger indices than children, so one descending pass sees every parent
 /// of a node before the node.
 pub(super) fn cut_nodes(
     graph: &FaultGraph,
     front: &[NodeRef],
-    split: bool,
+    split: &[NodeRef],
     cache: &mut Cache,
 ) -> Vec<NodeRef> {
     let generation = cache.generation;
@@ -102,8 +102,8 @@ pub(super) fn cut_nodes(
                 continue;
             }
             let c = c as usize;
-            if split
-                && is_front
+            if unit
+                && split.binary_search(&v).is_ok()
                 && !matches!(graph.gate(c as NodeRef), Gate::Event(_) | Gate::Const(_))
             {
                 cache.owned[c] = generation;
