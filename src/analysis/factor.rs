@@ -23,8 +23,13 @@
 //!    for each state of its variables), a large one by factoring it in
 //!    turn with its variables given (a failover group is split: its
 //!    members become cut nodes). The variables are then summed out one at
-//!    a time (a cut node before the variables its table is over; among
-//!    those, the one whose step spans the fewest variables first).
+//!    a time, in one of two greedy orders: a cut node before the variables
+//!    its table is over, the narrowest step first (every table stays a
+//!    probability); or the step of least estimated cost first, a cut
+//!    node's table joining the step of the first variable it is over (the
+//!    tables then carry their whole mass beside their mass down, see
+//!    [`eliminate`]). The first is kept while it is cheap, else the
+//!    cheaper of the two.
 //!
 //! The cost follows the width of the elimination (how many variables one
 //! step's tables span), not the size of a BDD of the whole cone, which
@@ -37,8 +42,9 @@
 //! up (`None`) and the caller tries a BDD of the whole cone.
 //!
 //! Tables hold probabilities of being down, combined as `a + b (1 - a)`
-//! (down when either is) and summed out as `q d1 + (1 - q) d0`: non-negative
-//! terms only, so a tiny unavailability keeps its relative precision.
+//! (down when either is; with masses, `(m1 m2, d1 m2 + d2 (m1 - d1))`) and
+//! summed out as `q d1 + (1 - q) d0`: non-negative terms only, so a tiny
+//! unavailability keeps its relative precision.
 //!
 //! For the per-service detail, the elimination is differentiated (reverse
 //! mode, through the nested factorings): the unavailability is linear in

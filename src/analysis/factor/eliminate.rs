@@ -19,12 +19,28 @@ pub(super) enum Prior<'a> {
     Cut(&'a [u32], &'a [f64]),
 }
 
-/// A table over some variables (ascending), P(down) by state (bit `j`:
-/// `vars[j]` down).
+/// A table over some variables (in any order), by state (bit `j`:
+/// `vars[j]` down): the probability mass, over the variables summed into it, of the
+/// states where one of its factors is down, and where that is not one
+/// everywhere, the whole mass.
+///
+/// Tables are *normalized* (whole mass one, `mass` is `None`, `values` are
+/// P(down)) until a variable in the scope of a cut variable's prior is
+/// summed out before the cut variable: the prior (mass P(cut state |
+/// scope), nothing down) then joins that step, and the tables it passes
+/// into carry their mass until the cut variable is summed out.
 struct Table {
     vars: Vec<u32>,
     mask: u128,
+    /// The mass of the states where a factor is down.
     values: Vec<f64>,
+    /// The whole mass (`None`: one in every state).
+    mass: Option<Vec<f64>>,
+    /// The cut variables whose prior this table holds and that are not
+    /// summed out yet (`mass` is `None` exactly when there are none).
+    open: u128,
+    /// The cut variable whose prior this table is, as it was given.
+    prior_of: Option<u32>,
 }
 
 /// `a` or `b` down, for independent `a` and `b` given as P(down).
@@ -32,13 +48,20 @@ fn either_down(a: f64, b: f64) -> f64 {
     a + b * (1.0 - a)
 }
 
+/// Two independent (mass, down mass) pairs multiplied: the down mass of
+/// the product is the whole mass less the mass where both are up, as a
+/// sum of non-negative terms.
+fn combine((m1, d1): (f64, f64), (m2, d2): (f64, f64)) -> (f64, f64) {
+    (m1 * m2, d1 * m2 + d2 * (m1 - d1))
+}
+
 fn mask_of(vars: &[u32]) -> u128 {
     vars.iter().fold(0u128, |m, &v| m | 1 << v)
 }
 
 /// One elimination, kept for its gradient: every table (the factors
-/// first, then each step's result), the steps, and the tables left over
-/// the given variables.
+/// first, then the cut priors that joined a step early and each step's
+/// result), the steps, and the tables left over the given variables.
 pub(super) struct Elimination {
     tables: Vec<Table>,
     steps: Vec<Step>,
@@ -46,13 +69,28 @@ pub(super) struct Elimination {
     given: usize,
 }
 
-/// One step: the tables over variable `v` (with its prior, spanning
-/// `union`) multiplied, `v` summed out, giving table `out`.
+/// One step: the tables over variable `v` (spanning `union`) multiplied,
+/// `v` summed out with its prior, giving table `out`.
 struct Step {
     inputs: Vec<usize>,
     v: u32,
     union: u128,
     out: usize,
+    /// Whether `v` is a cut variable whose prior weighs this step (it is
+    /// among the inputs when it joined an earlier step).
+    own_prior: bool,
+}
+
+/// How the two states of a variable summed out are weighed.
+#[derive(Clone, Copy)]
+enum Weight<'a> {
+    /// An event down with this probability.
+    Event(f64),
+    /// A cut variable down with the probability its unit's table (over
+    /// `scope`) gives.
+    Cut(&'a [u32], &'a [f64]),
+    /// Both by one: the variable's prior is among the tables.
+    One,
 }
 
 /// P(any factor down) as a table over the given variables `0..given`,
@@ -68,14 +106,10 @@ pub(super) fn eliminate<'a>(
 }
 
 impl Elimination {
-    /// Runs the elimination (see [`eliminate`]).
-    ///
-    /// A cut variable's prior is conditioned on variables of its own
-    /// scope, so it is summed out before them (it is *eligible* once no
-    /// variable left has it in its prior's scope); among the eligible
-    /// variables, the one whose step spans the fewest variables goes
-    /// first. A variable that no factor mentions any more is dropped (its
-    /// prior sums to one).
+    /// Runs the elimination (see [`eliminate`]) in the cheaper of two
+    /// orders (see [`plan`]): each cut variable summed out before the
+    /// variables of its prior, which keeps every table normalized, and,
+    /// when that order is costly, any order.
     pub(super) fn run<'a>(
         priors: &[Prior],
         given: usize,
@@ -86,74 +120,66 @@ impl Elimination {
                 vars: scope.to_vec(),
                 mask: mask_of(scope),
                 values: values.to_vec(),
+                mass: None,
+                open: 0,
+                prior_of: None,
             })
             .collect();
+        // Each cut variable's prior as a table over it and its scope.
+        let prior_mask: Vec<u128> = priors
+            .iter()
+            .enumerate()
+            .map(|(v, p)| match p {
+                Prior::Given | Prior::Event(_) => 0,
+                Prior::Cut(scope, _) => mask_of(scope) | 1 << v,
+            })
+            .collect();
+        let factor_masks: Vec<u128> = tables.iter().map(|t| t.mask).collect();
+        let ordered = plan(&prior_mask, &factor_masks, given, true);
+        let plan = match ordered {
+            Some(p) if p.cost <= CHEAP_PLAN => p,
+            ordered => {
+                let free = plan(&prior_mask, &factor_masks, given, false);
+                match (ordered, free) {
+                    (Some(o), Some(f)) => {
+                        if f.cost < o.cost {
+                            f
+                        } else {
+                            o
+                        }
+                    }
+                    (o, f) => o.or(f)?,
+                }
+            }
+        };
         let mut e = Elimination {
             live: (0..tables.len()).collect(),
             tables,
             steps: Vec::new(),
             given,
         };
-        let prior_mask: Vec<u128> = priors
-            .iter()
-            .map(|p| match p {
-                Prior::Given | Prior::Event(_) => 0,
-                Prior::Cut(scope, _) => mask_of(scope),
-            })
-            .collect();
-        let below = |n: usize| {
-            if n >= 128 {
-                u128::MAX
-            } else {
-                (1u128 << n) - 1
-            }
-        };
-        let mut left: u128 = below(priors.len()) & !below(given);
-        while left != 0 {
-            // Variables in the scope of a prior still to be summed out wait.
-            let mut waiting = 0u128;
-            let mut rest = left;
-            while rest != 0 {
-                let v = rest.trailing_zeros();
-                rest &= rest - 1;
-                waiting |= prior_mask[v as usize];
-            }
-            let mut best: Option<(u32, u32, u128)> = None;
-            let mut rest = left & !waiting;
-            while rest != 0 {
-                let v = rest.trailing_zeros();
-                rest &= rest - 1;
-                let union = e
-                    .live
-                    .iter()
-                    .map(|&t| e.tables[t].mask)
-                    .filter(|m| m >> v & 1 == 1)
-                    .fold(0u128, |a, m| a | m);
-                if union == 0 {
-                    // No factor left over it: its prior sums to one.
-                    best = Some((v, 0, 0));
-                    break;
+        for step in plan.steps {
+            let PlannedStep {
+                v,
+                union,
+                own_prior,
+                mut joining,
+            } = step;
+            while joining != 0 {
+                let c = joining.trailing_zeros();
+                joining &= joining - 1;
+                if let Prior::Cut(scope, table) = priors[c as usize] {
+                    e.live.push(e.tables.len());
+                    e.tables.push(prior_table(c, scope, table));
                 }
-                let union = union | prior_mask[v as usize] | 1 << v;
-                let span = union.count_ones();
-                if best.is_none_or(|(_, w, _)| span < w) {
-                    best = Some((v, span, union));
-                }
-            }
-            let (v, span, union) = best?;
-            left &= !(1u128 << v);
-            if union == 0 {
-                continue;
-            }
-            if span as usize > MAX_WIDTH {
-                return None;
             }
             let (inputs, others): (Vec<usize>, Vec<usize>) = e
                 .live
                 .iter()
                 .partition(|&&t| e.tables[t].mask >> v & 1 == 1);
             let with: Vec<&Table> = inputs.iter().map(|&t| &e.tables[t]).collect();
-            let table = sum_out(&with, v, priors[v as usize], union);
+            let weight = step_weight(priors[v as usize], own_prior);
+            let table = sum_out(&with, v, weight, union);
             let out = e.tables.len();
             e.tables.push(table);
             e.live = others;
@@ -163,6 +189,7 @@ impl Elimination {
                 v,
                 union,
                 out,
+                own_prior,
             });
         }
         Some(e)
@@ -176,7 +203,8 @@ impl Elimination {
             .collect()
     }
 
-    /// P(down) for each state of the given variables.
+    /// P(down) for each state of the given variables (every table left is
+    /// normalized: each cut variable is summed out with its prior).
     fn result(&self) -> Vec<f64> {
         let places = self.live_places();
         (0..1usize << self.given)
@@ -192,10 +220,15 @@ impl Elimination {
     /// every entry of the first `factors` tables, to every event prior and
     /// to every entry of every cut prior's table (by variable).
     pub(super) fn gradient(&self, priors: &[Prior], factors: usize, adjoint: &[f64]) -> Adjoints {
-        let mut table_adj: Vec<Vec<f64>> = self
+        let mut down_adj: Vec<Vec<f64>> = self
             .tables
             .iter()
             .map(|t| vec![0.0; t.values.len()])
+            .collect();
+        let mut mass_adj: Vec<Option<Vec<f64>>> = self
+            .tables
+            .iter()
+            .map(|t| t.mass.as_ref().map(|m| vec![0.0; m.len()]))
             .collect();
         let mut prior_adj = vec![0.0; priors.len()];
         let mut cut_adj: Vec<Vec<f64>> = priors
@@ -205,23 +238,23 @@ impl Elimination {
                 _ => Vec::new(),
             })
             .collect();
-        // The result: either_down over the live tables.
+        // The result: either_down over the live (normalized) tables.
         let live_places = self.live_places();
-        let mut ups: Vec<f64> = Vec::new();
+        let mut pairs: Vec<(f64, f64)> = Vec::new();
         for (state, &g) in adjoint.iter().enumerate() {
             if g == 0.0 {
                 continue;
             }
             let indices: Vec<usize> = live_places.iter().map(|p| gather(state, p)).collect();
-            ups.clear();
-            ups.extend(
+            pairs.clear();
+            pairs.extend(
                 self.live
                     .iter()
                     .zip(&indices)
-                    .map(|(&t, &i)| 1.0 - self.tables[t].values[i]),
+                    .map(|(&t, &i)| (1.0, self.tables[t].values[i])),
             );
-            for (k, others) in products_of_others(&ups).into_iter().enumerate() {
-                table_adj[self.live[k]][indices[k]] += g * others;
+            for (k, (m, d)) in combined_others(&pairs).into_iter().enumerate() {
+                down_adj[self.live[k]][indices[k]] += g * (m - d);
             }
         }
         for step in self.steps.iter().rev() {
@@ -230,57 +263,274 @@ impl Elimination {
             let inputs: Vec<&Table> = step.inputs.iter().map(|&t| &self.tables[t]).collect();
             let input_places: Vec<Vec<usize>> =
                 inputs.iter().map(|t| places(&t.vars, &all)).collect();
-            let prior = priors[step.v as usize];
-            let prior_places = match prior {
-                Prior::Cut(scope, _) => places(scope, &all),
+            let weight = step_weight(priors[step.v as usize], step.own_prior);
+            let weight_places = match weight {
+                Weight::Cut(scope, _) => places(scope, &all),
                 _ => Vec::new(),
             };
             let low_mask = (1usize << at) - 1;
-            let out_adj = std::mem::take(&mut table_adj[step.out]);
-            for (s, &g) in out_adj.iter().enumerate() {
-                if g == 0.0 {
+            let out_down = std::mem::take(&mut down_adj[step.out]);
+            let out_mass = mass_adj[step.out].take();
+            for (s, &g_down) in out_down.iter().enumerate() {
+                let g_mass = out_mass.as_ref().map_or(0.0, |m| m[s]);
+                if g_down == 0.0 && g_mass == 0.0 {
                     continue;
                 }
                 let state = (s & low_mask) | (s & !low_mask) << 1;
-                let (q, prior_index) = match prior {
-                    Prior::Given => (0.0, 0),
-                    Prior::Event(q) => (q, 0),
-                    Prior::Cut(_, table) => {
-                        let i = gather(state, &prior_places);
+                let (q, weight_index) = match weight {
+                    Weight::Event(q) => (q, 0),
+                    Weight::Cut(_, table) => {
+                        let i = gather(state, &weight_places);
                         (table[i], i)
                     }
+                    Weight::One => (f64::NAN, 0),
                 };
-                let mut joint = [0.0; 2];
-                for (b, weight) in [(0usize, 1.0 - q), (1, q)] {
+                let mut weight_adj = [0.0; 2];
+                for (b, adj_at_b) in weight_adj.iter_mut().enumerate() {
+                    let w = match weight {
+                        Weight::One => 1.0,
+                        _ if b == 1 => q,
+                        _ => 1.0 - q,
+                    };
                     let full = state | b << at;
                     let indices: Vec<usize> =
                         input_places.iter().map(|p| gather(full, p)).collect();
-                    ups.clear();
-                    ups.extend(inputs.iter().zip(&indices).map(|(t, &i)| 1.0 - t.values[i]));
-                    joint[b] = inputs
-                        .iter()
-                        .zip(&indices)
-                        .fold(0.0, |d, (t, &i)| either_down(d, t.values[i]));
-                    if weight != 0.0 {
-                        for (k, others) in products_of_others(&ups).into_iter().enumerate() {
-                            table_adj[step.inputs[k]][indices[k]] += g * weight * others;
+                    pairs.clear();
+                    pairs.extend(
+                        inputs
+                            .iter()
+                            .zip(&indices)
+                            .map(|(t, &i)| (t.mass.as_ref().map_or(1.0, |m| m[i]), t.values[i])),
+                    );
+                    let (m, d) = pairs.iter().fold((1.0, 0.0), |a, &p| combine(a, p));
+                    *adj_at_b = g_mass * m + g_down * d;
+                    if w == 0.0 {
+                        continue;
+                    }
+                    for (k, (m, d)) in combined_others(&pairs).into_iter().enumerate() {
+                        let t = step.inputs[k];
+                        down_adj[t][indices[k]] += w * g_down * (m - d);
+                        if let Some(adj) = mass_adj[t].as_mut() {
+                            adj[indices[k]] += w * (g_mass * m + g_down * d);
                         }
                     }
                 }
-                let slope = joint[1] - joint[0];
-                match prior {
-                    Prior::Given => {}
-                    Prior::Event(_) => prior_adj[step.v as usize] += g * slope,
-                    Prior::Cut(..) => cut_adj[step.v as usize][prior_index] += g * slope,
+                let slope = weight_adj[1] - weight_adj[0];
+                match weight {
+                    Weight::One => {}
+                    Weight::Event(_) => prior_adj[step.v as usize] += slope,
+                    Weight::Cut(..) => cut_adj[step.v as usize][weight_index] += slope,
                 }
             }
         }
-        table_adj.truncate(factors);
+        // The cut priors that joined a step early: their mass is
+        // P(cut down | scope) where the cut variable is down, one less
+        // that where it is up.
+        for (t, adj) in self.tables.iter().zip(&mass_adj) {
+            let (Some(c), Some(adj)) = (t.prior_of, adj) else {
+                continue;
+            };
+            let at = t.vars.iter().position(|&x| x == c).unwrap_or(0);
+            let low_mask = (1usize << at) - 1;
+            for (s, slot) in cut_adj[c as usize].iter_mut().enumerate() {
+                let state = (s & low_mask) | (s & !low_mask) << 1;
+                *slot += adj[state | 1 << at] - adj[state];
+            }
+        }
+        down_adj.truncate(factors);
         Adjoints {
-            tables: table_adj,
+            tables: down_adj,
             priors: prior_adj,
             cuts: cut_adj,
         }
+    }
+}
+
+/// A plan costing at most this much (table entries times inputs, over
+/// every step) is not compared with another order.
+const CHEAP_PLAN: f64 = (1u64 << 16) as f64;
+
+/// The work of a step spanning `span` variables over `inputs` tables,
+/// twice over tables that carry their mass.
+fn step_cost(span: u32, inputs: usize, massive: bool) -> f64 {
+    let per_entry = inputs as f64 * if massive { 2.0 } else { 1.0 };
+    per_entry * (1u64 << (span - 1)) as f64
+}
+
+/// The order of an elimination, planned on the variables' sets alone.
+struct Plan {
+    steps: Vec<PlannedStep>,
+    /// The table entries each step computes, times its inputs (twice for
+    /// a step over tables that carry their mass), summed.
+    cost: f64,
+}
+
+/// One step of a [`Plan`] (variables that no table mentions are left
+/// out: their prior sums to one).
+struct PlannedStep {
+    v: u32,
+    union: u128,
+    own_prior: bool,
+    /// The cut variables whose untouched priors join this step.
+    joining: u128,
+}
+
+/// A planned table: (its variables, its open cut variables, see [`Table`]).
+type Scope = (u128, u128);
+
+/// Plans the elimination of every variable from `given` on, over factors
+/// with the variable sets `factor_masks`, the cut variables' priors over
+/// `prior_mask` (zero for the others), greedily. `ordered`: the step
+/// spanning the fewest variables first, a cut variable before every
+/// variable of its prior's scope (its prior weighs its own step and
+/// every table stays normalized). Otherwise: the step of least
+/// estimated cost ([`step_cost`]) first, the priors of the cut variables
+/// over the variable summed out joining its step. `None` when a step
+/// spans more than [`MAX_WIDTH`] variables.
+fn plan(prior_mask: &[u128], factor_masks: &[u128], given: usize, ordered: bool) -> Option<Plan> {
+    let below = |n: usize| {
+        if n >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << n) - 1
+        }
+    };
+    let mut live: Vec<Scope> = factor_masks.iter().map(|&m| (m, 0)).collect();
+    let mut left: u128 = below(prior_mask.len()) & !below(given);
+    let mut untouched: u128 = prior_mask
+        .iter()
+        .enumerate()
+        .filter(|(_, &m)| m != 0)
+        .fold(0u128, |a, (v, _)| a | 1 << v);
+    let mut plan = Plan {
+        steps: Vec::new(),
+        cost: 0.0,
+    };
+    while left != 0 {
+        // In order, the variables of a prior still to be summed out wait.
+        let mut waiting = 0u128;
+        if ordered {
+            let mut rest = left & untouched;
+            while rest != 0 {
+                let c = rest.trailing_zeros();
+                rest &= rest - 1;
+                waiting |= prior_mask[c as usize] & !(1u128 << c);
+            }
+        }
+        // (score, variable, span, union) of the best step.
+        let mut best: Option<(f64, u32, u32, u128)> = None;
+        let mut rest = left & !waiting;
+        while rest != 0 {
+            let v = rest.trailing_zeros();
+            rest &= rest - 1;
+            let (mut union, mut inputs, mut open) = (0u128, 0usize, 0u128);
+            for t in live.iter().filter(|t| t.0 >> v & 1 == 1) {
+                union |= t.0;
+                open |= t.1;
+                inputs += 1;
+            }
+            let mut others = untouched & !(1u128 << v);
+            while others != 0 {
+                let c = others.trailing_zeros();
+                others &= others - 1;
+                if prior_mask[c as usize] >> v & 1 == 1 {
+                    union |= prior_mask[c as usize];
+                    open |= 1 << c;
+                    inputs += 1;
+                }
+            }
+            if union == 0 {
+                // No table left over it: its prior sums to one.
+                best = Some((0.0, v, 0, 0));
+                break;
+            }
+            if untouched >> v & 1 == 1 {
+                union |= prior_mask[v as usize];
+            }
+            let union = union | 1 << v;
+            let span = union.count_ones();
+            // In order, the narrowest step; in any order, the cheapest
+            // (the narrowest alone often leaves many wide steps).
+            let score = if ordered {
+                f64::from(span)
+            } else {
+                step_cost(span, inputs, open & !(1u128 << v) != 0)
+            };
+            if best.is_none_or(|b| score < b.0) {
+                best = Some((score, v, span, union));
+            }
+        }
+        let (_, v, span, union) = best?;
+        left &= !(1u128 << v);
+        let own_prior = untouched >> v & 1 == 1;
+        untouched &= !(1u128 << v);
+        if union == 0 {
+            continue;
+        }
+        if span as usize > MAX_WIDTH {
+            return None;
+        }
+        let mut joining = 0u128;
+        let mut rest = untouched;
+        while rest != 0 {
+            let c = rest.trailing_zeros();
+            rest &= rest - 1;
+            if prior_mask[c as usize] >> v & 1 == 1 {
+                joining |= 1 << c;
+                live.push((prior_mask[c as usize], 1 << c));
+            }
+        }
+        untouched &= !joining;
+        let (inputs, others): (Vec<Scope>, Vec<Scope>) =
+            live.iter().partition(|t| t.0 >> v & 1 == 1);
+        let open = inputs.iter().fold(0u128, |o, t| o | t.1);
+        plan.cost += step_cost(span, inputs.len(), open & !(1u128 << v) != 0);
+        live = others;
+        live.push((union & !(1u128 << v), open & !(1u128 << v)));
+        plan.steps.push(PlannedStep {
+            v,
+            union,
+            own_prior,
+            joining,
+        });
+    }
+    Some(plan)
+}
+
+/// How a step summing out a variable with prior `prior` weighs its two
+/// states (`own_prior`: a cut variable's prior is untouched).
+fn step_weight(prior: Prior, own_prior: bool) -> Weight {
+    match prior {
+        Prior::Event(q) => Weight::Event(q),
+        Prior::Cut(scope, table) if own_prior => Weight::Cut(scope, table),
+        Prior::Cut(..) | Prior::Given => Weight::One,
+    }
+}
+
+/// The prior of cut variable `c` (down with probability `table` over
+/// `scope`, in the table's bit order) as a table over its scope, then
+/// `c`: mass P(c's state | scope), nothing down.
+fn prior_table(c: u32, scope: &[u32], table: &[f64]) -> Table {
+    let mut vars = scope.to_vec();
+    vars.push(c);
+    let at = scope.len();
+    let mass = (0..1usize << vars.len())
+        .map(|i| {
+            let down = table[i & ((1 << at) - 1)];
+            if i >> at & 1 == 1 {
+                down
+            } else {
+                1.0 - down
+            }
+        })
+        .collect();
+    Table {
+        values: vec![0.0; 1 << vars.len()],
+        mask: mask_of(&vars),
+        vars,
+        mass: Some(mass),
+        open: 1 << c,
+        prior_of: Some(c),
     }
 }
 
@@ -295,23 +545,23 @@ pub(super) struct Adjoints {
     pub(super) cuts: Vec<Vec<f64>>,
 }
 
-/// For each `i`, the product of every `x[j]` but `x[i]`.
-fn products_of_others(x: &[f64]) -> Vec<f64> {
-    let mut out = vec![1.0; x.len()];
-    let mut prefix = 1.0;
-    for (o, &v) in out.iter_mut().zip(x) {
+/// For each `i`, every pair but `x[i]` combined (see [`combine`]).
+fn combined_others(x: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = vec![(1.0, 0.0); x.len()];
+    let mut prefix = (1.0, 0.0);
+    for (o, &p) in out.iter_mut().zip(x) {
         *o = prefix;
-        prefix *= v;
+        prefix = combine(prefix, p);
     }
-    let mut suffix = 1.0;
-    for (o, &v) in out.iter_mut().zip(x).rev() {
-        *o *= suffix;
-        suffix *= v;
+    let mut suffix = (1.0, 0.0);
+    for (o, &p) in out.iter_mut().zip(x).rev() {
+        *o = combine(*o, suffix);
+        suffix = combine(suffix, p);
     }
     out
 }
 
-/// Where each of `vars` sits among `all` (both ascending).
+/// Where each of `vars` sits among `all` (ascending).
 fn places(vars: &[u32], all: &[u32]) -> Vec<usize> {
     vars.iter()
         .map(|x| all.iter().position(|y| y == x).unwrap_or(0))
@@ -327,8 +577,8 @@ fn gather(state: usize, places: &[usize]) -> usize {
 }
 
 /// The product of `tables` (all over variable `v`; with `v`'s prior they
-/// span `union`) with `v` summed out.
-fn sum_out(tables: &[&Table], v: u32, prior: Prior, union: u128) -> Table {
+/// span `union`) with `v` summed out, weighed by `weight`.
+fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
     let all: Vec<u32> = bits(union);
     let at = all.iter().position(|&x| x == v).unwrap_or(0);
     let vars: Vec<u32> = all.iter().copied().filter(|&x| x != v).collect();
@@ -336,37 +586,72 @@ fn sum_out(tables: &[&Table], v: u32, prior: Prior, union: u128) -> Table {
         .iter()
         .map(|t| Indexer::new(&places(&t.vars, &all), all.len()))
         .collect();
-    let prior_indexer = match prior {
-        Prior::Cut(scope, _) => Some(Indexer::new(&places(scope, &all), all.len())),
-        Prior::Given | Prior::Event(_) => None,
+    let weight_indexer = match weight {
+        Weight::Cut(scope, _) => Some(Indexer::new(&places(scope, &all), all.len())),
+        Weight::Event(_) | Weight::One => None,
     };
-    let joint = |state: usize| -> f64 {
-        let mut d = 0.0;
-        for (t, indexer) in tables.iter().zip(&indexers) {
-            d = either_down(d, t.values[indexer.index(state)]);
-            if d >= 1.0 {
-                break;
+    let weights = |state: usize| -> (f64, f64) {
+        match (weight, &weight_indexer) {
+            (Weight::Event(q), _) => (1.0 - q, q),
+            (Weight::Cut(_, table), Some(indexer)) => {
+                let q = table[indexer.index(state)];
+                (1.0 - q, q)
             }
+            _ => (1.0, 1.0),
         }
-        d
     };
+    let open = tables.iter().fold(0u128, |o, t| o | t.open) & !(1u128 << v);
     let low_mask = (1usize << at) - 1;
-    let values = (0..1usize << vars.len())
-        .map(|s| {
-            let state = (s & low_mask) | (s & !low_mask) << 1;
-            let q = match (prior, &prior_indexer) {
-                (Prior::Event(q), _) => q,
-                (Prior::Cut(_, table), Some(indexer)) => table[indexer.index(state)],
-                _ => 0.0,
-            };
-            let (up, down) = (joint(state), joint(state | 1 << at));
-            (1.0 - q) * up + q * down
-        })
-        .collect();
+    let states = 0..1usize << vars.len();
+    let full = |s: usize| (s & low_mask) | (s & !low_mask) << 1;
+    let (values, mass) = if tables.iter().all(|t| t.mass.is_none()) {
+        // Every table normalized: P(down) combined directly.
+        let joint = |state: usize| -> f64 {
+            let mut d = 0.0;
+            for (t, indexer) in tables.iter().zip(&indexers) {
+                d = either_down(d, t.values[indexer.index(state)]);
+                if d >= 1.0 {
+                    break;
+                }
+            }
+            d
+        };
+        let values = states
+            .map(|s| {
+                let state = full(s);
+                let (w0, w1) = weights(state);
+                w0 * joint(state) + w1 * joint(state | 1 << at)
+            })
+            .collect();
+        (values, None)
+    } else {
+        let joint = |state: usize| -> (f64, f64) {
+            tables
+                .iter()
+                .zip(&indexers)
+                .fold((1.0, 0.0), |a, (t, indexer)| {
+                    let i = indexer.index(state);
+                    combine(a, (t.mass.as_ref().map_or(1.0, |m| m[i]), t.values[i]))
+                })
+        };
+        let (values, mass): (Vec<f64>, Vec<f64>) = states
+            .map(|s| {
+                let state = full(s);
+                let (w0, w1) = weights(state);
+                let ((m0, d0), (m1, d1)) = (joint(state), joint(state | 1 << at));
+                (w0 * d0 + w1 * d1, w0 * m0 + w1 * m1)
+            })
+            .unzip();
+        // With no cut variable's prior open, the mass sums to one.
+        (values, (open != 0).then_some(mass))
+    };
     Table {
         mask: union & !(1u128 << v),
         vars,
         values,
+        mass,
+        open,
+        prior_of: None,
     }
 }
 
@@ -420,4 +705,195 @@ fn bits(mut mask: u128) -> Vec<u32> {
         mask &= mask - 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::testing::Rng;
+
+    /// A random elimination problem: `given` variables, then events, then
+    /// cut variables whose prior is over variables below them; factors
+    /// over random scopes.
+    struct Case {
+        given: usize,
+        event_q: Vec<f64>,
+        cuts: Vec<(Vec<u32>, Vec<f64>)>,
+        factors: Vec<(Vec<u32>, Vec<f64>)>,
+    }
+
+    impl Case {
+        fn random(rng: &mut Rng) -> Case {
+            let given = rng.below(3);
+            let events = rng.below(4);
+            let cuts = rng.below(4);
+            let n = given + events + cuts;
+            // Scopes in any order, as a problem's units list theirs.
+            let scope_below = |rng: &mut Rng, top: usize| -> Vec<u32> {
+                let mut scope: Vec<u32> = (0..top as u32).filter(|_| rng.below(3) == 0).collect();
+                for i in (1..scope.len()).rev() {
+                    scope.swap(i, rng.below(i + 1));
+                }
+                scope
+            };
+            let table = |rng: &mut Rng, len: usize| -> Vec<f64> {
+                (0..1usize << len).map(|_| rng.prob()).collect()
+            };
+            let event_q = (0..events).map(|_| rng.prob()).collect();
+            let cuts = (given + events..n)
+                .map(|c| {
+                    let scope = scope_below(rng, c);
+                    let t = table(rng, scope.len());
+                    (scope, t)
+                })
+                .collect();
+            let factors = (0..1 + rng.below(5))
+                .map(|_| {
+                    let scope = scope_below(rng, n);
+                    let t = table(rng, scope.len());
+                    (scope, t)
+                })
+                .collect();
+            Case {
+                given,
+                event_q,
+                cuts,
+                factors,
+            }
+        }
+
+        fn priors(&self) -> Vec<Prior<'_>> {
+            let mut priors = vec![Prior::Given; self.given];
+            priors.extend(self.event_q.iter().map(|&q| Prior::Event(q)));
+            priors.extend(self.cuts.iter().map(|(s, t)| Prior::Cut(s, t)));
+            priors
+        }
+
+        fn eliminate(&self) -> Option<Vec<f64>> {
+            let factors = self
+                .factors
+                .iter()
+                .map(|(s, t)| (s.as_slice(), t.as_slice()));
+            eliminate(&self.priors(), self.given, factors)
+        }
+
+        /// P(down) for each given state, by every state of the others.
+        fn brute(&self) -> Vec<f64> {
+            let n = self.given + self.event_q.len() + self.cuts.len();
+            let index = |x: usize, scope: &[u32]| -> usize {
+                scope
+                    .iter()
+                    .enumerate()
+                    .fold(0, |i, (j, &v)| i | (x >> v & 1) << j)
+            };
+            (0..1usize << self.given)
+                .map(|g| {
+                    let mut down = 0.0;
+                    for rest in 0..1usize << (n - self.given) {
+                        let x = g | rest << self.given;
+                        let mut p = 1.0;
+                        for (k, &q) in self.event_q.iter().enumerate() {
+                            let bit = x >> (self.given + k) & 1;
+                            p *= if bit == 1 { q } else { 1.0 - q };
+                        }
+                        let first_cut = self.given + self.event_q.len();
+                        for (k, (scope, t)) in self.cuts.iter().enumerate() {
+                            let q = t[index(x, scope)];
+                            p *= if x >> (first_cut + k) & 1 == 1 {
+                                q
+                            } else {
+                                1.0 - q
+                            };
+                        }
+                        let up: f64 = self
+                            .factors
+                            .iter()
+                            .map(|(scope, t)| 1.0 - t[index(x, scope)])
+                            .product();
+                        down += p * (1.0 - up);
+                    }
+                    down
+                })
+                .collect()
+        }
+    }
+
+    /// Any order of summing out (cut variables before or after the
+    /// variables of their priors) gives the enumeration over every state.
+    #[test]
+    fn elimination_matches_every_state() {
+        let mut rng = Rng(11);
+        for case in 0..4000 {
+            let c = Case::random(&mut rng);
+            let got = c.eliminate().expect("small problems eliminate");
+            for (g, (a, b)) in got.iter().zip(c.brute()).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-12 * b.abs().max(1e-300) + 1e-15,
+                    "case {case} given state {g}: {a:e} vs {b:e}"
+                );
+            }
+        }
+    }
+
+    /// The result is linear in each table entry and each prior, so the
+    /// gradient predicts a change of one entry exactly.
+    #[test]
+    fn gradient_predicts_changes() {
+        let mut rng = Rng(12);
+        for case in 0..1500 {
+            let c = Case::random(&mut rng);
+            let priors = c.priors();
+            let factors = c.factors.iter().map(|(s, t)| (s.as_slice(), t.as_slice()));
+            let elimination = Elimination::run(&priors, c.given, factors).expect("eliminates");
+            let base = elimination.result();
+            let adjoint: Vec<f64> = (0..base.len()).map(|_| rng.unit()).collect();
+            let weighed = |r: &[f64]| -> f64 { r.iter().zip(&adjoint).map(|(a, b)| a * b).sum() };
+            let adj = elimination.gradient(&priors, c.factors.len(), &adjoint);
+            // Away from one: a table that is down for sure stops a product.
+            let step = |x: f64| if x > 0.5 { -1e-3 } else { 1e-3 };
+            let check = |changed: &Case, h: f64, slope: f64, what: &str| {
+                let moved = weighed(&changed.eliminate().expect("eliminates")) - weighed(&base);
+                assert!(
+                    (moved - h * slope).abs() <= 1e-9 * (moved.abs() + h.abs()),
+                    "case {case} {what}: {moved:e} vs {:e}",
+                    h * slope
+                );
+            };
+            for (f, entries) in adj.tables.iter().enumerate() {
+                for (i, &slope) in entries.iter().enumerate() {
+                    let mut changed = c.clone_case();
+                    let h = step(c.factors[f].1[i]);
+                    changed.factors[f].1[i] += h;
+                    check(&changed, h, slope, &format!("factor {f} entry {i}"));
+                }
+            }
+            for (k, _) in c.event_q.iter().enumerate() {
+                let mut changed = c.clone_case();
+                let h = step(c.event_q[k]);
+                changed.event_q[k] += h;
+                check(&changed, h, adj.priors[c.given + k], &format!("event {k}"));
+            }
+            let first_cut = c.given + c.event_q.len();
+            for (k, (_, t)) in c.cuts.iter().enumerate() {
+                for (i, &entry) in t.iter().enumerate() {
+                    let mut changed = c.clone_case();
+                    let h = step(entry);
+                    changed.cuts[k].1[i] += h;
+                    let slope = adj.cuts[first_cut + k][i];
+                    check(&changed, h, slope, &format!("cut {k} entry {i}"));
+                }
+            }
+        }
+    }
+
+    impl Case {
+        fn clone_case(&self) -> Case {
+            Case {
+                given: self.given,
+                event_q: self.event_q.clone(),
+                cuts: self.cuts.clone(),
+                factors: self.factors.clone(),
+            }
+        }
+    }
 }
