@@ -317,6 +317,10 @@ pub struct Cache {
     nest_above: usize,
     /// Expand a root's groups even when it factors whole (tests).
     expand_first: bool,
+    /// Keep a root's problem whose elimination is too wide in `wide` (see
+    /// [`Factored::bounds`]).
+    keep_wide: bool,
+    wide: Option<Problem>,
     /// Most variables of one unit in the current attempt (one of
     /// [`UNIT_INPUT_LIMITS`]).
     unit_inputs: usize,
@@ -347,6 +351,8 @@ impl Cache {
             units: Arc::default(),
             nest_above: NEST_ABOVE,
             expand_first: false,
+            keep_wide: false,
+            wide: None,
             unit_inputs: UNIT_INPUT_LIMITS[0],
             split_gates: false,
             up: vec![0; n],
@@ -609,8 +615,24 @@ impl Problem {
             table: Vec::new(),
         };
         let tables: Vec<&[f64]> = problem.units.iter().map(|u| u.table.as_slice()).collect();
-        problem.table = problem.eliminate(&problem.var_q, &tables)?;
+        match problem.eliminate(&problem.var_q, &tables) {
+            Some(table) => problem.table = table,
+            None => {
+                if cache.keep_wide && depth == 0 {
+                    cache.wide = Some(problem);
+                }
+                return None;
+            }
+        }
         Some(problem)
+    }
+
+    /// Certified bounds on P(down) of a problem with nothing given (see
+    /// [`enumerate`]).
+    fn bounds(&self, stop: &enumerate::Stop) -> Option<(f64, f64)> {
+        let tables: Vec<&[f64]> = self.units.iter().map(|u| u.table.as_slice()).collect();
+        let priors = self.priors(&self.var_q, &tables);
+        enumerate::bounds(&priors, self.factors(&tables), stop)
     }
 
     /// See [`Factored::largest_unit_work`].
@@ -805,6 +827,36 @@ impl Factored {
         cache.unit_inputs = UNIT_INPUT_LIMITS[0];
         cache.split_gates = false;
         factored
+    }
+
+    /// Certified bounds on the unavailability of `root` when it does not
+    /// factor because an elimination step would be too wide (see
+    /// [`MAX_WIDTH`]): its problem set up whole (within the largest unit
+    /// tables, any gate split) and its variables' states enumerated, most
+    /// probable first, until `stop` (see [`enumerate`]). Equal bounds
+    /// when it factors after all; `None` when its units cannot be set up.
+    pub fn bounds(
+        graph: &FaultGraph,
+        q: &[f64],
+        root: NodeRef,
+        limits: &Limits,
+        cache: &mut Cache,
+        stop: &enumerate::Stop,
+    ) -> Option<(f64, f64)> {
+        let source = Source { graph, q, limits };
+        cache.unit_inputs = MAX_UNIT_INPUTS;
+        cache.split_gates = true;
+        cache.keep_wide = true;
+        let whole = Problem::new(source, &[root], &[], &[], cache, 0);
+        cache.unit_inputs = UNIT_INPUT_LIMITS[0];
+        cache.split_gates = false;
+        cache.keep_wide = false;
+        let wide = cache.wide.take();
+        match (whole, wide) {
+            (Some(problem), _) => Some((problem.table[0], problem.table[0])),
+            (None, Some(problem)) => problem.bounds(stop),
+            (None, None) => None,
+        }
     }
 
     /// The root factored whole, else with its groups expanded.
@@ -1045,6 +1097,7 @@ struct TermSensitivity {
 }
 
 mod eliminate;
+pub mod enumerate;
 #[cfg(test)]
 mod tests;
 mod walk;
