@@ -44,7 +44,7 @@ struct Table {
 }
 
 /// `a` or `b` down, for independent `a` and `b` given as P(down).
-fn either_down(a: f64, b: f64) -> f64 {
+pub(super) fn either_down(a: f64, b: f64) -> f64 {
     a + b * (1.0 - a)
 }
 

@@ -18,7 +18,7 @@
 
 use std::time::Instant;
 
-use super::eliminate::Prior;
+use super::eliminate::{either_down, Prior};
 
 /// When to stop refining the bounds.
 pub struct Stop {
@@ -69,7 +69,7 @@ fn bounds_from<'a>(
     for (scope, table) in factors {
         match scope.iter().map(|&v| position[v as usize]).max() {
             Some(k) => complete_at[k].push((scope, table)),
-            None => always_down = either(always_down, table[0]),
+            None => always_down = either_down(always_down, table[0]),
         }
     }
     let mut walk = Walk {
@@ -102,11 +102,6 @@ fn bounds_from<'a>(
             return Some(best);
         }
     }
-}
-
-/// `a` or `b` down, independent.
-fn either(a: f64, b: f64) -> f64 {
-    a + b * (1.0 - a)
 }
 
 /// The variables in an order where every cut variable comes after the
@@ -184,7 +179,7 @@ impl Walk<'_, '_> {
             }
             let state = state | bit << v;
             let down = self.complete_at[k].iter().fold(down, |d, (scope, table)| {
-                either(d, table[index(scope, state)])
+                either_down(d, table[index(scope, state)])
             });
             self.visit(k + 1, state, mass * weight, down);
         }
