@@ -318,7 +318,7 @@ pub struct Cache {
     /// Expand a root's groups even when it factors whole (tests).
     expand_first: bool,
     /// Keep a root's problem whose elimination is too wide in `wide` (see
-    /// [`Factored::bounds`]).
+    /// [`Factored::whole_or_bounds`]).
     keep_wide: bool,
     wide: Option<Problem>,
     /// Most variables of one unit in the current attempt (one of
@@ -766,6 +766,19 @@ pub struct Factored {
     total: f64,
 }
 
+/// What [`Factored::whole_or_bounds`] gives.
+pub enum Whole {
+    /// The root factored whole: its exact unavailability.
+    Exact(Factored),
+    /// Certified bounds on its unavailability.
+    Bounds {
+        /// A lower bound.
+        lower: f64,
+        /// An upper bound.
+        upper: f64,
+    },
+}
+
 /// Most terms of one expanded root.
 const MAX_TERMS: usize = 64;
 
@@ -809,6 +822,50 @@ impl Factored {
         Factored::within_splitting(graph, q, root, limits, unit_inputs, split_gates, cache)
     }
 
+    /// [`Factored::within`] for a root known not to factor whole within
+    /// `unit_inputs` (see [`Factored::whole`]): its groups expanded
+    /// straight away.
+    pub fn expanded_within(
+        graph: &FaultGraph,
+        q: &[f64],
+        root: NodeRef,
+        limits: &Limits,
+        unit_inputs: usize,
+        cache: &mut Cache,
+    ) -> Option<Factored> {
+        let source = Source { graph, q, limits };
+        cache.unit_inputs = unit_inputs;
+        cache.split_gates = unit_inputs == MAX_UNIT_INPUTS;
+        let factored = Factored::expanded(source, root, cache);
+        cache.unit_inputs = UNIT_INPUT_LIMITS[0];
+        cache.split_gates = false;
+        factored
+    }
+
+    /// [`Factored::within`] without expanding the root's groups: `None`
+    /// where it does not factor whole.
+    pub fn whole(
+        graph: &FaultGraph,
+        q: &[f64],
+        root: NodeRef,
+        limits: &Limits,
+        unit_inputs: usize,
+        cache: &mut Cache,
+    ) -> Option<Factored> {
+        let source = Source { graph, q, limits };
+        cache.unit_inputs = unit_inputs;
+        cache.split_gates = unit_inputs == MAX_UNIT_INPUTS;
+        let problem = Problem::new(source, &[root], &[], &[], cache, 0);
+        cache.unit_inputs = UNIT_INPUT_LIMITS[0];
+        cache.split_gates = false;
+        let problem = problem?;
+        let total = problem.table[0];
+        Some(Factored {
+            terms: vec![(1.0, problem)],
+            total,
+        })
+    }
+
     /// [`Factored::within`], splitting any gate whose unit spans too many
     /// variables or only frontier groups.
     fn within_splitting(
@@ -829,32 +886,33 @@ impl Factored {
         factored
     }
 
-    /// Certified bounds on the unavailability of `root` when it does not
-    /// factor because an elimination step would be too wide (see
-    /// [`MAX_WIDTH`]): its problem set up whole (within the largest unit
-    /// tables, any gate split) and its variables' states enumerated, most
-    /// probable first, until `stop` (see [`enumerate`]). Equal bounds
-    /// when it factors after all; `None` when its units cannot be set up.
-    pub fn bounds(
+    /// The root factored whole with at most `unit_inputs` variables in one
+    /// unit's table (its groups not expanded, see [`Factored::whole`]),
+    /// else certified bounds on its unavailability when an elimination
+    /// step would be too wide (see [`MAX_WIDTH`]): its variables' states
+    /// enumerated, most probable first, until `stop` (see [`enumerate`]).
+    /// `None` when its units cannot be set up (a unit over too many
+    /// variables: expanding its groups may still factor it, see
+    /// [`Factored::new`]).
+    pub fn whole_or_bounds(
         graph: &FaultGraph,
         q: &[f64],
         root: NodeRef,
         limits: &Limits,
+        unit_inputs: usize,
         cache: &mut Cache,
         stop: &enumerate::Stop,
-    ) -> Option<(f64, f64)> {
-        let source = Source { graph, q, limits };
-        cache.unit_inputs = MAX_UNIT_INPUTS;
-        cache.split_gates = true;
+    ) -> Option<Whole> {
         cache.keep_wide = true;
-        let whole = Problem::new(source, &[root], &[], &[], cache, 0);
-        cache.unit_inputs = UNIT_INPUT_LIMITS[0];
-        cache.split_gates = false;
+        let whole = Factored::whole(graph, q, root, limits, unit_inputs, cache);
         cache.keep_wide = false;
         let wide = cache.wide.take();
         match (whole, wide) {
-            (Some(problem), _) => Some((problem.table[0], problem.table[0])),
-            (None, Some(problem)) => problem.bounds(stop),
+            (Some(factored), _) => Some(Whole::Exact(factored)),
+            (None, Some(problem)) => {
+                let (lower, upper) = problem.bounds(stop)?;
+                Some(Whole::Bounds { lower, upper })
+            }
             (None, None) => None,
         }
     }

@@ -3,10 +3,10 @@
 //! threads sharing one set of computed parts.
 
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::engine::{Limits, Outcome};
-use super::factor::{Cache, Factored, UNIT_INPUT_LIMITS};
+use super::factor::{enumerate, Cache, Factored, Whole, MAX_UNIT_INPUTS, UNIT_INPUT_LIMITS};
 use super::structure::Structure;
 use super::{detail, schedule, unknown, Options, ServiceResult};
 use crate::model::Model;
@@ -20,6 +20,34 @@ const PART_NODES: usize = 1 << 15;
 /// [`Factored::largest_unit_work`]) tries small BDDs for its detail first:
 /// each component inside that part costs one such evaluation.
 const CHEAP_DETAIL_WORK: usize = 1 << 18;
+
+/// How close the bounds by enumeration of a service that does not factor
+/// are taken (`upper - lower` at most this share of `upper`): well below
+/// what a report prints, and each decade closer costs about twice the
+/// time (on the realistic 100k platform, 1,728 such services take 13 s
+/// at 1e-3, 25 s at 1e-4 and 56 s at 1e-5 on one thread).
+pub const BOUNDS_WIDTH: f64 = 1e-3;
+
+/// Share of the time left after factoring every service whole for
+/// expanding the groups of those that do not (the lightest first); those
+/// it does not reach get bounds first (see [`Factoring::numbers`]).
+const EXPANSION_SHARE: f64 = 0.4;
+
+/// Most time of one service's bounds by enumeration.
+const BOUNDS_TIME: Duration = Duration::from_secs(1);
+
+/// What became of one service in one pass of [`Factoring::numbers`].
+enum Tried<R> {
+    Solved(R),
+    Failed,
+    /// Not tried: out of time, or the pass gave up.
+    Skipped,
+}
+
+/// Whether an outcome is exact or bounds within [`BOUNDS_WIDTH`].
+pub fn narrow(outcome: Outcome) -> bool {
+    outcome.upper() - outcome.lower() <= BOUNDS_WIDTH * outcome.upper()
+}
 
 /// The factoring of one platform's services.
 pub struct Factoring<'a> {
@@ -66,32 +94,54 @@ impl<'a> Factoring<'a> {
         }
     }
 
-    fn factor(
-        structure: &Structure,
-        cache: &mut Cache,
-        i: usize,
-        unit_inputs: usize,
+    /// Runs `attempt` for the services `items` (shared among the threads)
+    /// until `until`, or until nearly every attempt fails where `record`
+    /// watches (see [`schedule::Record`]).
+    fn pass<R: Send>(
+        &mut self,
+        items: &[usize],
         until: Instant,
-    ) -> Option<Factored> {
-        let root = structure.service_nodes[i];
-        let limits = Limits::attempt(until, Some(PART_NODES));
-        Factored::within(
-            &structure.graph,
-            &structure.q,
-            root,
-            &limits,
-            unit_inputs,
-            cache,
-        )
+        record: &schedule::Record,
+        attempt: impl Fn(&mut Cache, &Structure, usize) -> Option<R> + Sync,
+    ) -> Vec<Tried<R>> {
+        let structure = self.structure;
+        let tried = schedule::share(items, &mut self.caches, |cache, _, i| {
+            if Instant::now() >= until || record.hopeless() {
+                return None;
+            }
+            Some(match record.attempt(|| attempt(cache, structure, i)) {
+                Some(solved) => Tried::Solved(solved),
+                None => Tried::Failed,
+            })
+        });
+        tried
+            .into_iter()
+            .map(|t| t.unwrap_or(Tried::Skipped))
+            .collect()
     }
 
     /// Factors the services `order` (in that order, shared among the
-    /// threads) until `until`, setting the exact unavailability of those
-    /// that factor: every service within the first of
-    /// [`UNIT_INPUT_LIMITS`], then those that did not within the next (the
-    /// larger tables cost most where they fail too). A platform where
-    /// nearly every service shares too much to factor (replicas dealt over
-    /// random domains) stops trying early.
+    /// threads) until `until`, setting the unavailability of those that
+    /// factor, in passes from the cheapest method to the costliest:
+    ///
+    /// 1. every service factored whole within the first of
+    ///    [`UNIT_INPUT_LIMITS`] (nearly all of a realistic platform);
+    /// 2. the others with their groups expanded (within each of the
+    ///    limits, see [`Factored::within`]), in a share of the time left
+    ///    ([`EXPANSION_SHARE`]);
+    /// 3. those not factored yet whole within the last limit, or where
+    ///    an elimination step would be too wide, certified bounds by
+    ///    enumeration ([`Factored::whole_or_bounds`], within
+    ///    [`BOUNDS_WIDTH`]): a few milliseconds each, where expanding the
+    ///    groups of one costs tens;
+    /// 4. those the second pass did not reach, expanded after all in the
+    ///    time left (the ones without bounds first, then those that want
+    ///    a detail).
+    ///
+    /// A platform where nearly every service shares too much to factor
+    /// whole (replicas dealt over random domains) stops each pass once
+    /// nearly every attempt of it fails; elsewhere, the few services left
+    /// to the later passes are all tried.
     pub fn numbers(
         &mut self,
         order: &[usize],
@@ -99,39 +149,109 @@ impl<'a> Factoring<'a> {
         until: Instant,
         services: &mut [ServiceResult],
     ) -> Left {
-        let structure = self.structure;
-        let mut factored: Vec<Option<_>> = order.iter().map(|_| None).collect();
-        for unit_inputs in UNIT_INPUT_LIMITS {
-            let positions: Vec<usize> = (0..order.len())
-                .filter(|&k| factored[k].is_none())
-                .collect();
-            let items: Vec<usize> = positions.iter().map(|&k| order[k]).collect();
-            let record = schedule::Record::default();
-            let pass = schedule::share(&items, &mut self.caches, |cache, _, i| {
-                if Instant::now() >= until || record.hopeless() {
-                    return None;
+        let mut exact: Vec<Option<Factored>> = (0..services.len()).map(|_| None).collect();
+        let first = schedule::Record::default();
+        let whole = self.pass(order, until, &first, |cache, structure, i| {
+            let limits = Limits::attempt(until, Some(PART_NODES));
+            let root = structure.service_nodes[i];
+            let inputs = UNIT_INPUT_LIMITS[0];
+            Factored::whole(&structure.graph, &structure.q, root, &limits, inputs, cache)
+        });
+        let mut rest = Vec::new();
+        for (&i, tried) in order.iter().zip(whole) {
+            match tried {
+                Tried::Solved(factored) => exact[i] = Some(factored),
+                _ => rest.push(i),
+            }
+        }
+        // The later passes watch their failures only where the first one
+        // gave up.
+        let later = || {
+            if first.hopeless() {
+                schedule::Record::default()
+            } else {
+                schedule::Record::never_hopeless()
+            }
+        };
+        // (The first pass found each of them not to factor whole within
+        // the first limit.)
+        let expand = |cache: &mut Cache, structure: &Structure, i: usize| {
+            let limits = Limits::attempt(until, Some(PART_NODES));
+            let (graph, q) = (&structure.graph, &structure.q);
+            let root = structure.service_nodes[i];
+            let mut limits_left = UNIT_INPUT_LIMITS.iter();
+            let first = *limits_left.next()?;
+            Factored::expanded_within(graph, q, root, &limits, first, cache).or_else(|| {
+                limits_left
+                    .find_map(|&inputs| Factored::within(graph, q, root, &limits, inputs, cache))
+            })
+        };
+        let now = Instant::now();
+        let expanded_until = now
+            + until
+                .saturating_duration_since(now)
+                .mul_f64(EXPANSION_SHARE);
+        let expanded = self.pass(&rest, expanded_until, &later(), expand);
+        let mut to_bound = Vec::new();
+        let mut unexpanded = Vec::new();
+        for (&i, tried) in rest.iter().zip(expanded) {
+            match tried {
+                Tried::Solved(factored) => exact[i] = Some(factored),
+                Tried::Failed => to_bound.push(i),
+                Tried::Skipped => {
+                    to_bound.push(i);
+                    unexpanded.push(i);
                 }
-                record
-                    .attempt(|| Self::factor(structure, cache, i, unit_inputs, until))
-                    .map(|f| {
-                        let numbers = (f.unavailability(), f.largest_unit_work());
-                        (numbers, wanted[i].then_some(f))
-                    })
-            });
-            for (k, solved) in positions.into_iter().zip(pass) {
-                factored[k] = solved;
+            }
+        }
+        let bounded = self.pass(&to_bound, until, &later(), |cache, structure, i| {
+            let limits = Limits::attempt(until, Some(PART_NODES));
+            let stop = enumerate::Stop {
+                deadline: until.min(Instant::now() + BOUNDS_TIME),
+                relative_width: BOUNDS_WIDTH,
+                max_visits: u64::MAX,
+            };
+            let root = structure.service_nodes[i];
+            let inputs = MAX_UNIT_INPUTS;
+            Factored::whole_or_bounds(
+                &structure.graph,
+                &structure.q,
+                root,
+                &limits,
+                inputs,
+                cache,
+                &stop,
+            )
+        });
+        for (&i, tried) in to_bound.iter().zip(bounded) {
+            match tried {
+                Tried::Solved(Whole::Exact(factored)) => exact[i] = Some(factored),
+                Tried::Solved(Whole::Bounds { lower, upper }) => {
+                    let bounds = Outcome::Bounds { lower, upper };
+                    services[i].unavailability = services[i].unavailability.tightest(bounds);
+                }
+                Tried::Failed | Tried::Skipped => {}
+            }
+        }
+        // Those without bounds first, then those that want a detail.
+        unexpanded.retain(|&i| exact[i].is_none());
+        unexpanded.sort_by_key(|&i| (narrow(services[i].unavailability), !wanted[i]));
+        let expanded = self.pass(&unexpanded, until, &later(), expand);
+        for (&i, tried) in unexpanded.iter().zip(expanded) {
+            if let Tried::Solved(factored) = tried {
+                exact[i] = Some(factored);
             }
         }
         let mut unfactored = Vec::new();
         let mut to_detail = Vec::new();
-        for (&i, solved) in order.iter().zip(factored) {
-            match solved {
-                Some(((unavailability, work), kept)) => {
-                    services[i].unavailability = Outcome::Exact(unavailability);
+        for &i in order {
+            match exact[i].take() {
+                Some(factored) => {
+                    services[i].unavailability = Outcome::Exact(factored.unavailability());
                     if wanted[i] {
-                        to_detail.push((work, i));
+                        to_detail.push((factored.largest_unit_work(), i));
+                        self.kept[i] = Some(factored);
                     }
-                    self.kept[i] = kept;
                 }
                 None => unfactored.push(i),
             }

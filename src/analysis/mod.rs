@@ -41,7 +41,7 @@ const CONDITIONING: f64 = 0.3;
 
 /// Share of the exact method's time for factoring every service (see
 /// [`factor`]).
-const FACTORED: f64 = 0.5;
+const FACTORED: f64 = 0.7;
 
 /// The detail of the factored services then gets a share of the time left
 /// that grows with how many of them want it against how many services
@@ -345,7 +345,11 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
         .map(|s| s.unavailability.is_exact())
         .collect();
     let detail_start = Instant::now().min(deadline);
-    let ladder_items = LADDER_WEIGHT * (unfactored.len() + costly_detail.len());
+    let loose = unfactored
+        .iter()
+        .filter(|&&i| !factored::narrow(services[i].unavailability))
+        .count();
+    let ladder_items = LADDER_WEIGHT * (loose + costly_detail.len());
     let detail_share = (cheap_detail.len() as f64
         / (cheap_detail.len() + ladder_items).max(1) as f64)
         .clamp(DETAIL_SHARE.0, DETAIL_SHARE.1);
@@ -378,13 +382,14 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
     factoring.detail(&costly_detail, conditioned_until, &mut services);
     drop(factoring);
     // Certified bounds by conditioning on the failure domains for the heavy
-    // services (over every cap of the first rounds), before they get the
-    // rest of the time. Those not tried with every cap yet are lighter: the
-    // exact method comes back to them first.
+    // services (over every cap of the first rounds) whose factors did not
+    // bound them closely, before they get the rest of the time. Those not
+    // tried with every cap yet are lighter: the exact method comes back to
+    // them first.
     let heavy: Vec<usize> = left
         .iter()
         .filter(|l| l.failed == schedule::FIRST_CAPS)
-        .filter(|l| !services[l.item].unavailability.is_exact())
+        .filter(|l| !factored::narrow(services[l.item].unavailability))
         .map(|l| l.item)
         .collect();
     bound_by_conditioning(
@@ -411,8 +416,11 @@ pub fn analyze(model: &Model, options: &Options) -> Analysis {
         attempt,
         |i, solved| keep(&mut services, i, solved),
     );
-    // Whatever is not exact by the deadline keeps the tighter of its
-    // conditioned bounds and one interval pass over the solved modules.
+    // Whatever is not exact by the deadline, nor bounded closely by its
+    // factors, keeps the tighter of its conditioned bounds and one interval
+    // pass over the solved modules.
+    let mut left = left;
+    left.retain(|l| !factored::narrow(services[l.item].unavailability));
     if !left.is_empty() {
         let mut modules = workers.swap_remove(0);
         for other in workers {

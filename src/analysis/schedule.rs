@@ -93,13 +93,33 @@ const HOPELESS_AFTER: usize = 100;
 /// How many attempts of one method were made and failed, shared among
 /// worker threads: a method that fails [`HOPELESS_FAILURES`] of its first
 /// attempts (at least [`HOPELESS_AFTER`]) is not worth trying on the rest.
-#[derive(Default)]
 pub struct Record {
     tried: AtomicUsize,
     failed: AtomicUsize,
+    /// Whether [`Record::hopeless`] can say so.
+    watching: bool,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            tried: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            watching: true,
+        }
+    }
 }
 
 impl Record {
+    /// A record that never says the rest would fail: for attempts on items
+    /// chosen because they are hard, which fail more often than not.
+    pub fn never_hopeless() -> Self {
+        Record {
+            watching: false,
+            ..Record::default()
+        }
+    }
+
     /// Makes one attempt and counts it.
     pub fn attempt<R>(&self, attempt: impl FnOnce() -> Option<R>) -> Option<R> {
         self.tried.fetch_add(1, Ordering::Relaxed);
@@ -116,7 +136,9 @@ impl Record {
             self.tried.load(Ordering::Relaxed),
             self.failed.load(Ordering::Relaxed),
         );
-        tried >= HOPELESS_AFTER && failed as f64 >= HOPELESS_FAILURES * tried as f64
+        self.watching
+            && tried >= HOPELESS_AFTER
+            && failed as f64 >= HOPELESS_FAILURES * tried as f64
     }
 }
 

@@ -238,3 +238,111 @@ fn a_group_over_too_many_variables_is_split() {
         f.unavailability()
     );
 }
+
+/// A failover over two of `racks` rack events for every pair of racks
+/// (each side with an event of its own, down with probability `side`),
+/// all required: every rack shares a unit with every other, so the
+/// elimination spans all the racks at once.
+fn failover_over_every_pair_of_racks(
+    racks: u32,
+    rack: f64,
+    side: f64,
+) -> (FaultGraph, NodeRef, Vec<f64>) {
+    let mut g = FaultGraph::new();
+    let rack_nodes: Vec<NodeRef> = (0..racks).map(|r| g.add(Gate::Event(r))).collect();
+    let mut q = vec![rack; racks as usize];
+    let mut pairs = Vec::new();
+    for i in 0..racks as usize {
+        for j in i + 1..racks as usize {
+            let mut side_on = |r: NodeRef| {
+                let own = g.add(Gate::Event(q.len() as EventId));
+                q.push(side);
+                g.add(Gate::And(vec![own, r]))
+            };
+            let (a, b) = (side_on(rack_nodes[i]), side_on(rack_nodes[j]));
+            pairs.push(g.add(Gate::Or(vec![a, b])));
+        }
+    }
+    let root = g.add(Gate::And(pairs));
+    (g, root, q)
+}
+
+/// The unavailability of [`failover_over_every_pair_of_racks`], derived by
+/// hand: with two racks down, the root is down (the pair of them has no
+/// side left); with one down, each of the `k - 1` pairs holding it needs
+/// its other side up; with none, each pair needs one of its two sides. So
+/// `P(up) = p^k (1 - s^2)^C(k,2) + k r p^(k-1) (1 - s)^(k-1) (1 - s^2)^(C(k,2) - (k-1))`
+/// (`r` a rack down, `p = 1 - r`, `s` a side down).
+fn every_pair_of_racks_by_hand(racks: u32, r: f64, s: f64) -> f64 {
+    let p = 1.0 - r;
+    let pairs = f64::from(racks * (racks - 1) / 2);
+    let others = f64::from(racks - 1);
+    let up = p.powi(racks as i32) * (1.0 - s * s).powf(pairs)
+        + f64::from(racks)
+            * r
+            * p.powi(racks as i32 - 1)
+            * (1.0 - s).powf(others)
+            * (1.0 - s * s).powf(pairs - others);
+    1.0 - up
+}
+
+/// A platform whose elimination is too wide (22 racks all tied together)
+/// gets certified bounds by enumeration, as close as asked, around the
+/// value derived by hand; with few racks it factors whole, exactly.
+#[test]
+fn too_wide_to_eliminate_is_bounded_by_enumeration_around_the_hand_derivation() {
+    let (r, s) = (1e-3, 1e-2);
+    let stop = |width| enumerate::Stop {
+        deadline: Instant::now() + Duration::from_secs(600),
+        relative_width: width,
+        max_visits: u64::MAX,
+    };
+    let (g, root, q) = failover_over_every_pair_of_racks(22, r, s);
+    let want = every_pair_of_racks_by_hand(22, r, s);
+    let mut cache = Cache::new(&g);
+    assert!(
+        Factored::whole(&g, &q, root, &far(), MAX_UNIT_INPUTS, &mut cache).is_none(),
+        "too wide to factor whole"
+    );
+    for width in [1e-3, 1e-9] {
+        let whole = Factored::whole_or_bounds(
+            &g,
+            &q,
+            root,
+            &far(),
+            MAX_UNIT_INPUTS,
+            &mut cache,
+            &stop(width),
+        );
+        let Some(Whole::Bounds { lower, upper }) = whole else {
+            panic!("expected bounds at width {width}");
+        };
+        assert!(
+            lower <= want * (1.0 + 1e-12) && want <= upper * (1.0 + 1e-12),
+            "[{lower:e}, {upper:e}] misses {want:e}"
+        );
+        assert!(
+            upper - lower <= width * upper,
+            "[{lower:e}, {upper:e}] wider than {width}"
+        );
+    }
+    let (g, root, q) = failover_over_every_pair_of_racks(5, r, s);
+    let want = every_pair_of_racks_by_hand(5, r, s);
+    let mut cache = Cache::new(&g);
+    match Factored::whole_or_bounds(
+        &g,
+        &q,
+        root,
+        &far(),
+        MAX_UNIT_INPUTS,
+        &mut cache,
+        &stop(1e-3),
+    ) {
+        Some(Whole::Exact(f)) => assert!(
+            close(f.unavailability(), want),
+            "{} vs {want}",
+            f.unavailability()
+        ),
+        _ => panic!("expected an exact value"),
+    }
+}
