@@ -373,6 +373,23 @@ impl Cache {
         }
     }
 
+    /// Runs `attempt` with at most `unit_inputs` variables in one unit's
+    /// table, splitting any gate past them (`split_gates`) or frontier
+    /// groups only, then restores the first limit.
+    fn within<R>(
+        &mut self,
+        unit_inputs: usize,
+        split_gates: bool,
+        attempt: impl FnOnce(&mut Cache) -> R,
+    ) -> R {
+        self.unit_inputs = unit_inputs;
+        self.split_gates = split_gates;
+        let result = attempt(self);
+        self.unit_inputs = UNIT_INPUT_LIMITS[0];
+        self.split_gates = false;
+        result
+    }
+
     /// The units, whatever a panicking thread left (an entry is inserted
     /// whole or not at all).
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Unit>>> {
@@ -834,12 +851,10 @@ impl Factored {
         cache: &mut Cache,
     ) -> Option<Factored> {
         let source = Source { graph, q, limits };
-        cache.unit_inputs = unit_inputs;
-        cache.split_gates = unit_inputs == MAX_UNIT_INPUTS;
-        let factored = Factored::expanded(source, root, cache);
-        cache.unit_inputs = UNIT_INPUT_LIMITS[0];
-        cache.split_gates = false;
-        factored
+        let split_gates = unit_inputs == MAX_UNIT_INPUTS;
+        cache.within(unit_inputs, split_gates, |cache| {
+            Factored::expanded(source, root, cache)
+        })
     }
 
     /// [`Factored::within`] without expanding the root's groups: `None`
@@ -853,17 +868,21 @@ impl Factored {
         cache: &mut Cache,
     ) -> Option<Factored> {
         let source = Source { graph, q, limits };
-        cache.unit_inputs = unit_inputs;
-        cache.split_gates = unit_inputs == MAX_UNIT_INPUTS;
-        let problem = Problem::new(source, &[root], &[], &[], cache, 0);
-        cache.unit_inputs = UNIT_INPUT_LIMITS[0];
-        cache.split_gates = false;
-        let problem = problem?;
+        let split_gates = unit_inputs == MAX_UNIT_INPUTS;
+        cache
+            .within(unit_inputs, split_gates, |cache| {
+                Problem::new(source, &[root], &[], &[], cache, 0)
+            })
+            .map(Factored::single)
+    }
+
+    /// A root factored whole: one term.
+    fn single(problem: Problem) -> Factored {
         let total = problem.table[0];
-        Some(Factored {
+        Factored {
             terms: vec![(1.0, problem)],
             total,
-        })
+        }
     }
 
     /// [`Factored::within`], splitting any gate whose unit spans too many
@@ -878,12 +897,9 @@ impl Factored {
         cache: &mut Cache,
     ) -> Option<Factored> {
         let source = Source { graph, q, limits };
-        cache.unit_inputs = unit_inputs;
-        cache.split_gates = split_gates;
-        let factored = Factored::attempt(source, root, cache);
-        cache.unit_inputs = UNIT_INPUT_LIMITS[0];
-        cache.split_gates = false;
-        factored
+        cache.within(unit_inputs, split_gates, |cache| {
+            Factored::attempt(source, root, cache)
+        })
     }
 
     /// The root factored whole with at most `unit_inputs` variables in one
@@ -925,11 +941,7 @@ impl Factored {
             }
         }
         if let Some(problem) = Problem::new(source, &[root], &[], &[], cache, 0) {
-            let total = problem.table[0];
-            return Some(Factored {
-                terms: vec![(1.0, problem)],
-                total,
-            });
+            return Some(Factored::single(problem));
         }
         Factored::expanded(source, root, cache)
     }

@@ -158,10 +158,15 @@ impl<'a> Factoring<'a> {
             Factored::whole(&structure.graph, &structure.q, root, &limits, inputs, cache)
         });
         let mut rest = Vec::new();
+        let mut not_whole = vec![false; services.len()];
         for (&i, tried) in order.iter().zip(whole) {
             match tried {
                 Tried::Solved(factored) => exact[i] = Some(factored),
-                _ => rest.push(i),
+                Tried::Failed => {
+                    not_whole[i] = true;
+                    rest.push(i);
+                }
+                Tried::Skipped => rest.push(i),
             }
         }
         // The later passes watch their failures only where the first one
@@ -173,18 +178,22 @@ impl<'a> Factoring<'a> {
                 schedule::Record::never_hopeless()
             }
         };
-        // (The first pass found each of them not to factor whole within
-        // the first limit.)
+        // Within each limit; straight to the expansion within the first
+        // where the first pass found the root not to factor whole.
         let expand = |cache: &mut Cache, structure: &Structure, i: usize| {
             let limits = Limits::attempt(until, Some(PART_NODES));
             let (graph, q) = (&structure.graph, &structure.q);
             let root = structure.service_nodes[i];
-            let mut limits_left = UNIT_INPUT_LIMITS.iter();
-            let first = *limits_left.next()?;
-            Factored::expanded_within(graph, q, root, &limits, first, cache).or_else(|| {
-                limits_left
-                    .find_map(|&inputs| Factored::within(graph, q, root, &limits, inputs, cache))
-            })
+            UNIT_INPUT_LIMITS
+                .iter()
+                .enumerate()
+                .find_map(|(k, &inputs)| {
+                    if k == 0 && not_whole[i] {
+                        Factored::expanded_within(graph, q, root, &limits, inputs, cache)
+                    } else {
+                        Factored::within(graph, q, root, &limits, inputs, cache)
+                    }
+                })
         };
         let now = Instant::now();
         let expanded_until = now

@@ -292,28 +292,22 @@ fn every_pair_of_racks_by_hand(racks: u32, r: f64, s: f64) -> f64 {
 #[test]
 fn too_wide_to_eliminate_is_bounded_by_enumeration_around_the_hand_derivation() {
     let (r, s) = (1e-3, 1e-2);
-    let stop = |width| enumerate::Stop {
-        deadline: Instant::now() + Duration::from_secs(600),
-        relative_width: width,
-        max_visits: u64::MAX,
+    // (what `whole_or_bounds` gives within `width`, the value by hand).
+    let solve = |racks: u32, width: f64| {
+        let (g, root, q) = failover_over_every_pair_of_racks(racks, r, s);
+        let mut cache = Cache::new(&g);
+        let stop = enumerate::Stop {
+            deadline: Instant::now() + Duration::from_secs(600),
+            relative_width: width,
+            max_visits: u64::MAX,
+        };
+        let limits = far();
+        let whole =
+            Factored::whole_or_bounds(&g, &q, root, &limits, MAX_UNIT_INPUTS, &mut cache, &stop);
+        (whole, every_pair_of_racks_by_hand(racks, r, s))
     };
-    let (g, root, q) = failover_over_every_pair_of_racks(22, r, s);
-    let want = every_pair_of_racks_by_hand(22, r, s);
-    let mut cache = Cache::new(&g);
-    assert!(
-        Factored::whole(&g, &q, root, &far(), MAX_UNIT_INPUTS, &mut cache).is_none(),
-        "too wide to factor whole"
-    );
     for width in [1e-3, 1e-9] {
-        let whole = Factored::whole_or_bounds(
-            &g,
-            &q,
-            root,
-            &far(),
-            MAX_UNIT_INPUTS,
-            &mut cache,
-            &stop(width),
-        );
+        let (whole, want) = solve(22, width);
         let Some(Whole::Bounds { lower, upper }) = whole else {
             panic!("expected bounds at width {width}");
         };
@@ -326,19 +320,8 @@ fn too_wide_to_eliminate_is_bounded_by_enumeration_around_the_hand_derivation() 
             "[{lower:e}, {upper:e}] wider than {width}"
         );
     }
-    let (g, root, q) = failover_over_every_pair_of_racks(5, r, s);
-    let want = every_pair_of_racks_by_hand(5, r, s);
-    let mut cache = Cache::new(&g);
-    match Factored::whole_or_bounds(
-        &g,
-        &q,
-        root,
-        &far(),
-        MAX_UNIT_INPUTS,
-        &mut cache,
-        &stop(1e-3),
-    ) {
-        Some(Whole::Exact(f)) => assert!(
+    match solve(5, 1e-3) {
+        (Some(Whole::Exact(f)), want) => assert!(
             close(f.unavailability(), want),
             "{} vs {want}",
             f.unavailability()
