@@ -139,9 +139,11 @@ impl<'a> Factoring<'a> {
     ///    a detail).
     ///
     /// A platform where nearly every service shares too much to factor
-    /// whole (replicas dealt over random domains) stops each pass once
-    /// nearly every attempt of it fails; elsewhere, the few services left
-    /// to the later passes are all tried.
+    /// whole (replicas dealt over random domains) stops the first pass
+    /// once nearly every attempt of it fails and skips the others (the
+    /// BDD ladder does better there: on the adversarial 10k platform, 466
+    /// services exact in 10 s against 407 with the later passes);
+    /// elsewhere, the few services left to the later passes are all tried.
     pub fn numbers(
         &mut self,
         order: &[usize],
@@ -169,15 +171,12 @@ impl<'a> Factoring<'a> {
                 Tried::Skipped => rest.push(i),
             }
         }
-        // The later passes watch their failures only where the first one
-        // gave up.
-        let later = || {
-            if first.hopeless() {
-                schedule::Record::default()
-            } else {
-                schedule::Record::never_hopeless()
-            }
-        };
+        // Where the first pass gave up, the BDD ladder gets the time;
+        // elsewhere the few services left are all tried.
+        if first.hopeless() {
+            rest.clear();
+        }
+        let later = schedule::Record::never_hopeless;
         // Within each limit; straight to the expansion within the first
         // where the first pass found the root not to factor whole.
         let expand = |cache: &mut Cache, structure: &Structure, i: usize| {
