@@ -578,82 +578,109 @@ fn gather(state: usize, places: &[usize]) -> usize {
 
 /// The product of `tables` (all over variable `v`; with `v`'s prior they
 /// span `union`) with `v` summed out, weighed by `weight`.
+///
+/// The loop runs over the states of the result, high bits outside: each
+/// table's index is its part for the high bits, fixed for the inner loop,
+/// or-ed with its part for the low bits, and the same index with `v`'s bit
+/// set gives the state where `v` is down.
 fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
-    let all: Vec<u32> = bits(union);
-    let at = all.iter().position(|&x| x == v).unwrap_or(0);
-    let vars: Vec<u32> = all.iter().copied().filter(|&x| x != v).collect();
-    let indexers: Vec<Indexer> = tables
+    let vars: Vec<u32> = bits(union & !(1u128 << v));
+    let width = vars.len();
+    let state_bit = |x: u32| vars.binary_search(&x).unwrap_or(0);
+    // Each table's indexer over a state of `vars`, and the bit of `v` in
+    // its index.
+    let lookups: Vec<(Indexer, usize)> = tables
         .iter()
-        .map(|t| Indexer::new(&places(&t.vars, &all), all.len()))
-        .collect();
-    let weight_indexer = match weight {
-        Weight::Cut(scope, _) => Some(Indexer::new(&places(scope, &all), all.len())),
-        Weight::Event(_) | Weight::One => None,
-    };
-    let weights = |state: usize| -> (f64, f64) {
-        match (weight, &weight_indexer) {
-            (Weight::Event(q), _) => (1.0 - q, q),
-            (Weight::Cut(_, table), Some(indexer)) => {
-                let q = table[indexer.index(state)];
-                (1.0 - q, q)
-            }
-            _ => (1.0, 1.0),
-        }
-    };
-    let open = tables.iter().fold(0u128, |o, t| o | t.open) & !(1u128 << v);
-    let low_mask = (1usize << at) - 1;
-    let states = 0..1usize << vars.len();
-    let full = |s: usize| (s & low_mask) | (s & !low_mask) << 1;
-    let (values, mass) = if tables.iter().all(|t| t.mass.is_none()) {
-        // Every table normalized: P(down) combined directly.
-        let joint = |state: usize| -> f64 {
-            let mut d = 0.0;
-            for (t, indexer) in tables.iter().zip(&indexers) {
-                d = either_down(d, t.values[indexer.index(state)]);
-                if d >= 1.0 {
-                    break;
+        .map(|t| {
+            let mut bit_of = vec![0u32; width];
+            let mut v_bit = 0;
+            for (j, &x) in t.vars.iter().enumerate() {
+                if x == v {
+                    v_bit = 1 << j;
+                } else {
+                    bit_of[state_bit(x)] = 1 << j;
                 }
             }
-            d
-        };
-        let values = states
-            .map(|s| {
-                let state = full(s);
-                let (w0, w1) = weights(state);
-                w0 * joint(state) + w1 * joint(state | 1 << at)
+            (Indexer::from_bits(&bit_of), v_bit)
+        })
+        .collect();
+    let open = tables.iter().fold(0u128, |o, t| o | t.open) & !(1u128 << v);
+    let normalized = tables.iter().all(|t| t.mass.is_none());
+    let (values, mass) = match weight {
+        Weight::Event(q) => fill(tables, &lookups, width, normalized, |_| (1.0 - q, q)),
+        Weight::One => fill(tables, &lookups, width, normalized, |_| (1.0, 1.0)),
+        Weight::Cut(scope, table) => {
+            // A cut variable's prior is over variables other than itself.
+            let mut bit_of = vec![0u32; width];
+            for (j, &x) in scope.iter().enumerate() {
+                bit_of[state_bit(x)] = 1 << j;
+            }
+            let indexer = Indexer::from_bits(&bit_of);
+            fill(tables, &lookups, width, normalized, |s| {
+                let q = table[indexer.index(s)];
+                (1.0 - q, q)
             })
-            .collect();
-        (values, None)
-    } else {
-        let joint = |state: usize| -> (f64, f64) {
-            tables
-                .iter()
-                .zip(&indexers)
-                .fold((1.0, 0.0), |a, (t, indexer)| {
-                    let i = indexer.index(state);
-                    combine(a, (t.mass.as_ref().map_or(1.0, |m| m[i]), t.values[i]))
-                })
-        };
-        let (values, mass): (Vec<f64>, Vec<f64>) = states
-            .map(|s| {
-                let state = full(s);
-                let (w0, w1) = weights(state);
-                let ((m0, d0), (m1, d1)) = (joint(state), joint(state | 1 << at));
-                (w0 * d0 + w1 * d1, w0 * m0 + w1 * m1)
-            })
-            .unzip();
-        // With no cut variable's prior open, the mass sums to one.
-        (values, (open != 0).then_some(mass))
+        }
     };
     Table {
         mask: union & !(1u128 << v),
         vars,
         values,
-        mass,
+        // With no cut variable's prior open, the mass sums to one.
+        mass: mass.filter(|_| open != 0),
         open,
         prior_of: None,
     }
 }
+
+/// The loop of [`sum_out`] over the `2^width` states of its result:
+/// `weights(state)` weighs `v` up and down; with every table `normalized`
+/// the P(down) are combined directly and there is no mass.
+fn fill(
+    tables: &[&Table],
+    lookups: &[(Indexer, usize)],
+    width: usize,
+    normalized: bool,
+    weights: impl Fn(usize) -> (f64, f64),
+) -> (Vec<f64>, Option<Vec<f64>>) {
+    let low_bits = width.min(LOW_BITS);
+    let states = 1usize << width;
+    let mut values = Vec::with_capacity(states);
+    let mut mass = Vec::with_capacity(if normalized { 0 } else { states });
+    let mut high_parts = vec![0usize; tables.len()];
+    for high in 0..states >> low_bits {
+        for (part, (indexer, _)) in high_parts.iter_mut().zip(lookups) {
+            *part = indexer.high[high] as usize;
+        }
+        for low in 0..1usize << low_bits {
+            let state = high << low_bits | low;
+            let (w0, w1) = weights(state);
+            if normalized {
+                let (mut d0, mut d1) = (0.0, 0.0);
+                for ((t, (indexer, v_bit)), &part) in tables.iter().zip(lookups).zip(&high_parts) {
+                    let i = indexer.low[low] as usize | part;
+                    d0 = either_down(d0, t.values[i]);
+                    d1 = either_down(d1, t.values[i | v_bit]);
+                }
+                values.push(w0 * d0 + w1 * d1);
+            } else {
+                let (mut a0, mut a1) = ((1.0, 0.0), (1.0, 0.0));
+                for ((t, (indexer, v_bit)), &part) in tables.iter().zip(lookups).zip(&high_parts) {
+                    let i = indexer.low[low] as usize | part;
+                    let m = |i: usize| t.mass.as_ref().map_or(1.0, |m| m[i]);
+                    a0 = combine(a0, (m(i), t.values[i]));
+                    a1 = combine(a1, (m(i | v_bit), t.values[i | v_bit]));
+                }
+                values.push(w0 * a0.1 + w1 * a1.1);
+                mass.push(w0 * a0.0 + w1 * a1.0);
+            }
+        }
+    }
+    (values, (!normalized).then_some(mass))
+}
+
+/// Bits of a state an [`Indexer`] looks up in its first table.
+const LOW_BITS: usize = 10;
 
 /// A table's index from a state of a step's variables, by two lookups
 /// (the state's low and high bits) instead of one test per variable.
@@ -664,16 +691,11 @@ struct Indexer {
 }
 
 impl Indexer {
-    /// For a table whose variable `j` is bit `places[j]` of a state of
-    /// `width` bits.
-    fn new(places: &[usize], width: usize) -> Indexer {
-        let low_bits = width.min(10) as u32;
-        // The table bit of each state bit (0 where the table does not
-        // have that variable).
-        let mut bit_of = vec![0u32; width];
-        for (j, &p) in places.iter().enumerate() {
-            bit_of[p] = 1 << j;
-        }
+    /// For a table whose index has the bits `bit_of[b]` where bit `b` of
+    /// the state is set (0 where the table does not have that variable).
+    fn from_bits(bit_of: &[u32]) -> Indexer {
+        let width = bit_of.len();
+        let low_bits = width.min(LOW_BITS);
         // Each entry from the one without its lowest set bit.
         let part = |from: usize, bits: usize| -> Vec<u32> {
             let mut out = vec![0u32; 1 << bits];
@@ -684,9 +706,9 @@ impl Indexer {
             out
         };
         Indexer {
-            low: part(0, low_bits as usize),
-            high: part(low_bits as usize, width - low_bits as usize),
-            low_bits,
+            low: part(0, low_bits),
+            high: part(low_bits, width - low_bits),
+            low_bits: low_bits as u32,
         }
     }
 
