@@ -206,11 +206,25 @@ impl Elimination {
     /// P(down) for each state of the given variables (every table left is
     /// normalized: each cut variable is summed out with its prior).
     fn result(&self) -> Vec<f64> {
-        let places = self.live_places();
+        // The tables over no variable first, combined once.
+        let mut constant = 0.0;
+        let mut lookups = Vec::new();
+        for &t in &self.live {
+            let table = &self.tables[t];
+            if table.vars.is_empty() {
+                constant = either_down(constant, table.values[0]);
+            } else {
+                let mut bit_of = vec![0u32; self.given];
+                for (j, &v) in table.vars.iter().enumerate() {
+                    bit_of[v as usize] = 1 << j;
+                }
+                lookups.push((&table.values, Indexer::from_bits(&bit_of)));
+            }
+        }
         (0..1usize << self.given)
             .map(|state| {
-                self.live.iter().zip(&places).fold(0.0, |d, (&t, place)| {
-                    either_down(d, self.tables[t].values[gather(state, place)])
+                lookups.iter().fold(constant, |d, (values, indexer)| {
+                    either_down(d, values[indexer.index(state)])
                 })
             })
             .collect()
