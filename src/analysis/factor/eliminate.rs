@@ -106,14 +106,25 @@ pub(super) fn eliminate<'a>(
 }
 
 impl Elimination {
-    /// Runs the elimination (see [`eliminate`]) in the cheaper of two
-    /// orders (see [`plan`]): each cut variable summed out before the
-    /// variables of its prior, which keeps every table normalized, and,
-    /// when that order is costly, any order.
+    /// Runs the elimination (see [`eliminate`]) in the cheapest of the
+    /// [`ORDERS`]: each cut variable summed out before the variables of
+    /// its prior, which keeps every table normalized, and, when that
+    /// order is costly, any order.
     pub(super) fn run<'a>(
         priors: &[Prior],
         given: usize,
         factors: impl Iterator<Item = (&'a [u32], &'a [f64])>,
+    ) -> Option<Elimination> {
+        Elimination::run_in(priors, given, factors, &ORDERS)
+    }
+
+    /// [`Elimination::run`] with the plan chosen among `orders` (see
+    /// [`choose`]).
+    fn run_in<'a>(
+        priors: &[Prior],
+        given: usize,
+        factors: impl Iterator<Item = (&'a [u32], &'a [f64])>,
+        orders: &[Order],
     ) -> Option<Elimination> {
         let tables: Vec<Table> = factors
             .map(|(scope, values)| Table {
@@ -135,23 +146,7 @@ impl Elimination {
             })
             .collect();
         let factor_masks: Vec<u128> = tables.iter().map(|t| t.mask).collect();
-        let ordered = plan(&prior_mask, &factor_masks, given, true);
-        let plan = match ordered {
-            Some(p) if p.cost <= CHEAP_PLAN => p,
-            ordered => {
-                let free = plan(&prior_mask, &factor_masks, given, false);
-                match (ordered, free) {
-                    (Some(o), Some(f)) => {
-                        if f.cost < o.cost {
-                            f
-                        } else {
-                            o
-                        }
-                    }
-                    (o, f) => o.or(f)?,
-                }
-            }
-        };
+        let plan = choose(&prior_mask, &factor_masks, given, orders)?;
         let mut e = Elimination {
             live: (0..tables.len()).collect(),
             tables,
@@ -364,6 +359,55 @@ impl Elimination {
 /// every step) is not compared with another order.
 const CHEAP_PLAN: f64 = (1u64 << 16) as f64;
 
+/// The orders a plan may follow, the first kept while it is cheap.
+const ORDERS: [Order; 3] = [Order::Narrowest, Order::Cheapest, Order::LeastFill];
+
+/// How [`plan`] picks the next variable to sum out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Order {
+    /// The step spanning the fewest variables, a cut variable before
+    /// every variable of its prior's scope: its prior weighs its own step
+    /// and every table stays normalized.
+    Narrowest,
+    /// The step of least estimated cost ([`step_cost`]), in any order,
+    /// the priors of the cut variables over the variable summed out
+    /// joining its step (the narrowest alone often leaves many wide steps).
+    Cheapest,
+    /// As `Cheapest`, but first the step that ties together the fewest
+    /// pairs of variables no table had together yet (the "min-fill"
+    /// heuristic of variable elimination), which keeps later steps
+    /// narrow where the variables form long chains of overlapping scopes.
+    LeastFill,
+}
+
+/// The plan of the first of `orders` if it costs at most [`CHEAP_PLAN`],
+/// else the cheapest of them all; `None` when every one has a step too
+/// wide.
+fn choose(
+    prior_mask: &[u128],
+    factor_masks: &[u128],
+    given: usize,
+    orders: &[Order],
+) -> Option<Plan> {
+    let mut best: Option<Plan> = None;
+    for (k, &order) in orders.iter().enumerate() {
+        if let Some(p) = plan(prior_mask, factor_masks, given, order) {
+            if k == 0 && p.cost <= CHEAP_PLAN {
+                return Some(p);
+            }
+            if best.as_ref().is_none_or(|b| p.cost < b.cost) {
+                best = Some(p);
+            }
+        }
+    }
+    best
+}
+
+/// How much one pair of variables tied together by a step weighs
+/// against the step's cost in [`Order::LeastFill`]: above any step's
+/// cost, so the fill decides and the cost breaks ties.
+const FILL_WEIGHT: f64 = (1u64 << 40) as f64;
+
 /// The work of a step spanning `span` variables over `inputs` tables,
 /// twice over tables that carry their mass.
 fn step_cost(span: u32, inputs: usize, massive: bool) -> f64 {
@@ -394,14 +438,10 @@ type Scope = (u128, u128);
 
 /// Plans the elimination of every variable from `given` on, over factors
 /// with the variable sets `factor_masks`, the cut variables' priors over
-/// `prior_mask` (zero for the others), greedily. `ordered`: the step
-/// spanning the fewest variables first, a cut variable before every
-/// variable of its prior's scope (its prior weighs its own step and
-/// every table stays normalized). Otherwise: the step of least
-/// estimated cost ([`step_cost`]) first, the priors of the cut variables
-/// over the variable summed out joining its step. `None` when a step
-/// spans more than [`MAX_WIDTH`] variables.
-fn plan(prior_mask: &[u128], factor_masks: &[u128], given: usize, ordered: bool) -> Option<Plan> {
+/// `prior_mask` (zero for the others), greedily in `order`. `None` when
+/// a step spans more than [`MAX_WIDTH`] variables.
+fn plan(prior_mask: &[u128], factor_masks: &[u128], given: usize, order: Order) -> Option<Plan> {
+    let ordered = order == Order::Narrowest;
     let below = |n: usize| {
         if n >= 128 {
             u128::MAX
@@ -429,6 +469,20 @@ fn plan(prior_mask: &[u128], factor_masks: &[u128], given: usize, ordered: bool)
                 let c = rest.trailing_zeros();
                 rest &= rest - 1;
                 waiting |= prior_mask[c as usize] & !(1u128 << c);
+            }
+        }
+        // For the least fill: by variable, those sharing a table (or an
+        // untouched prior) with it.
+        let mut neighbours = [0u128; 128];
+        if order == Order::LeastFill {
+            let priors = bits(untouched).into_iter().map(|c| prior_mask[c as usize]);
+            for m in live.iter().map(|t| t.0).chain(priors) {
+                let mut xs = m;
+                while xs != 0 {
+                    let x = xs.trailing_zeros();
+                    xs &= xs - 1;
+                    neighbours[x as usize] |= m;
+                }
             }
         }
         // (score, variable, span, union) of the best step.
@@ -463,12 +517,23 @@ fn plan(prior_mask: &[u128], factor_masks: &[u128], given: usize, ordered: bool)
             }
             let union = union | 1 << v;
             let span = union.count_ones();
-            // In order, the narrowest step; in any order, the cheapest
-            // (the narrowest alone often leaves many wide steps).
-            let score = if ordered {
-                f64::from(span)
-            } else {
-                step_cost(span, inputs, open & !(1u128 << v) != 0)
+            let score = match order {
+                Order::Narrowest => f64::from(span),
+                Order::Cheapest => step_cost(span, inputs, open & !(1u128 << v) != 0),
+                Order::LeastFill => {
+                    // Pairs of the new table's variables that no table
+                    // (nor untouched prior) has together yet.
+                    let rest = union & !(1u128 << v);
+                    let mut fill = 0u32;
+                    let mut xs = rest;
+                    while xs != 0 {
+                        let x = xs.trailing_zeros();
+                        xs &= xs - 1;
+                        fill += (rest & !neighbours[x as usize] & !(1u128 << x)).count_ones();
+                    }
+                    let cost = step_cost(span, inputs, open & !(1u128 << v) != 0);
+                    f64::from(fill) * FILL_WEIGHT + cost
+                }
             };
             if best.is_none_or(|b| score < b.0) {
                 best = Some((score, v, span, union));
@@ -813,6 +878,14 @@ mod tests {
             eliminate(&self.priors(), self.given, factors)
         }
 
+        fn eliminate_in(&self, order: Order) -> Option<Vec<f64>> {
+            let factors = self
+                .factors
+                .iter()
+                .map(|(s, t)| (s.as_slice(), t.as_slice()));
+            Elimination::run_in(&self.priors(), self.given, factors, &[order]).map(|e| e.result())
+        }
+
         /// P(down) for each given state, by every state of the others.
         fn brute(&self) -> Vec<f64> {
             let n = self.given + self.event_q.len() + self.cuts.len();
@@ -861,12 +934,17 @@ mod tests {
         let mut rng = Rng(11);
         for case in 0..4000 {
             let c = Case::random(&mut rng);
-            let got = c.eliminate().expect("small problems eliminate");
-            for (g, (a, b)) in got.iter().zip(c.brute()).enumerate() {
-                assert!(
-                    (a - b).abs() <= 1e-12 * b.abs().max(1e-300) + 1e-15,
-                    "case {case} given state {g}: {a:e} vs {b:e}"
-                );
+            let brute = c.brute();
+            let planned = ORDERS.map(|order| (format!("{order:?}"), c.eliminate_in(order)));
+            let chosen = [("chosen".to_string(), c.eliminate())];
+            for (order, got) in planned.iter().chain(&chosen) {
+                let got = got.as_ref().expect("small problems eliminate");
+                for (g, (a, b)) in got.iter().zip(&brute).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-12 * b.abs().max(1e-300) + 1e-15,
+                        "case {case} order {order} given state {g}: {a:e} vs {b:e}"
+                    );
+                }
             }
         }
     }
@@ -880,7 +958,11 @@ mod tests {
             let c = Case::random(&mut rng);
             let priors = c.priors();
             let factors = c.factors.iter().map(|(s, t)| (s.as_slice(), t.as_slice()));
-            let elimination = Elimination::run(&priors, c.given, factors).expect("eliminates");
+            // Every order in turn: the steps differ (normalized tables or
+            // tables with their mass).
+            let order = ORDERS[case % ORDERS.len()];
+            let elimination =
+                Elimination::run_in(&priors, c.given, factors, &[order]).expect("eliminates");
             let base = elimination.result();
             let adjoint: Vec<f64> = (0..base.len()).map(|_| rng.unit()).collect();
             let weighed = |r: &[f64]| -> f64 { r.iter().zip(&adjoint).map(|(a, b)| a * b).sum() };
