@@ -190,18 +190,11 @@ impl Elimination {
         Some(e)
     }
 
-    /// Where the live tables' variables sit in a state of the given ones.
-    fn live_places(&self) -> Vec<Vec<usize>> {
-        self.live
-            .iter()
-            .map(|&t| self.tables[t].vars.iter().map(|&v| v as usize).collect())
-            .collect()
-    }
-
     /// P(down) for each state of the given variables (every table left is
     /// normalized: each cut variable is summed out with its prior).
     fn result(&self) -> Vec<f64> {
         // The tables over no variable first, combined once.
+        let given: Vec<u32> = (0..self.given as u32).collect();
         let mut constant = 0.0;
         let mut lookups = Vec::new();
         for &t in &self.live {
@@ -209,11 +202,7 @@ impl Elimination {
             if table.vars.is_empty() {
                 constant = either_down(constant, table.values[0]);
             } else {
-                let mut bit_of = vec![0u32; self.given];
-                for (j, &v) in table.vars.iter().enumerate() {
-                    bit_of[v as usize] = 1 << j;
-                }
-                lookups.push((&table.values, Indexer::from_bits(&bit_of)));
+                lookups.push((&table.values, indexer_of(&table.vars, &given)));
             }
         }
         (0..1usize << self.given)
@@ -248,13 +237,21 @@ impl Elimination {
             })
             .collect();
         // The result: either_down over the live (normalized) tables.
-        let live_places = self.live_places();
+        let given: Vec<u32> = (0..self.given as u32).collect();
+        let live_indexers: Vec<Indexer> = self
+            .live
+            .iter()
+            .map(|&t| indexer_of(&self.tables[t].vars, &given))
+            .collect();
         let mut pairs: Vec<(f64, f64)> = Vec::new();
+        let mut others: Vec<(f64, f64)> = Vec::new();
+        let mut indices: Vec<usize> = Vec::new();
         for (state, &g) in adjoint.iter().enumerate() {
             if g == 0.0 {
                 continue;
             }
-            let indices: Vec<usize> = live_places.iter().map(|p| gather(state, p)).collect();
+            indices.clear();
+            indices.extend(live_indexers.iter().map(|x| x.index(state)));
             pairs.clear();
             pairs.extend(
                 self.live
@@ -262,7 +259,8 @@ impl Elimination {
                     .zip(&indices)
                     .map(|(&t, &i)| (1.0, self.tables[t].values[i])),
             );
-            for (k, (m, d)) in combined_others(&pairs).into_iter().enumerate() {
+            combined_others(&pairs, &mut others);
+            for (k, &(m, d)) in others.iter().enumerate() {
                 down_adj[self.live[k]][indices[k]] += g * (m - d);
             }
         }
@@ -270,12 +268,12 @@ impl Elimination {
             let all = bits(step.union);
             let at = all.iter().position(|&x| x == step.v).unwrap_or(0);
             let inputs: Vec<&Table> = step.inputs.iter().map(|&t| &self.tables[t]).collect();
-            let input_places: Vec<Vec<usize>> =
-                inputs.iter().map(|t| places(&t.vars, &all)).collect();
+            let input_indexers: Vec<Indexer> =
+                inputs.iter().map(|t| indexer_of(&t.vars, &all)).collect();
             let weight = step_weight(priors[step.v as usize], step.own_prior);
-            let weight_places = match weight {
-                Weight::Cut(scope, _) => places(scope, &all),
-                _ => Vec::new(),
+            let weight_indexer = match weight {
+                Weight::Cut(scope, _) => indexer_of(scope, &all),
+                _ => indexer_of(&[], &all),
             };
             let low_mask = (1usize << at) - 1;
             let out_down = std::mem::take(&mut down_adj[step.out]);
@@ -289,7 +287,7 @@ impl Elimination {
                 let (q, weight_index) = match weight {
                     Weight::Event(q) => (q, 0),
                     Weight::Cut(_, table) => {
-                        let i = gather(state, &weight_places);
+                        let i = weight_indexer.index(state);
                         (table[i], i)
                     }
                     Weight::One => (f64::NAN, 0),
@@ -302,8 +300,8 @@ impl Elimination {
                         _ => 1.0 - q,
                     };
                     let full = state | b << at;
-                    let indices: Vec<usize> =
-                        input_places.iter().map(|p| gather(full, p)).collect();
+                    indices.clear();
+                    indices.extend(input_indexers.iter().map(|x| x.index(full)));
                     pairs.clear();
                     pairs.extend(
                         inputs
@@ -316,7 +314,8 @@ impl Elimination {
                     if w == 0.0 {
                         continue;
                     }
-                    for (k, (m, d)) in combined_others(&pairs).into_iter().enumerate() {
+                    combined_others(&pairs, &mut others);
+                    for (k, &(m, d)) in others.iter().enumerate() {
                         let t = step.inputs[k];
                         down_adj[t][indices[k]] += w * g_down * (m - d);
                         if let Some(adj) = mass_adj[t].as_mut() {
@@ -624,9 +623,11 @@ pub(super) struct Adjoints {
     pub(super) cuts: Vec<Vec<f64>>,
 }
 
-/// For each `i`, every pair but `x[i]` combined (see [`combine`]).
-fn combined_others(x: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let mut out = vec![(1.0, 0.0); x.len()];
+/// For each `i`, every pair but `x[i]` combined (see [`combine`]), into
+/// `out`.
+fn combined_others(x: &[(f64, f64)], out: &mut Vec<(f64, f64)>) {
+    out.clear();
+    out.resize(x.len(), (1.0, 0.0));
     let mut prefix = (1.0, 0.0);
     for (o, &p) in out.iter_mut().zip(x) {
         *o = prefix;
@@ -637,22 +638,18 @@ fn combined_others(x: &[(f64, f64)]) -> Vec<(f64, f64)> {
         *o = combine(*o, suffix);
         suffix = combine(suffix, p);
     }
-    out
 }
 
-/// Where each of `vars` sits among `all` (ascending).
-fn places(vars: &[u32], all: &[u32]) -> Vec<usize> {
-    vars.iter()
-        .map(|x| all.iter().position(|y| y == x).unwrap_or(0))
-        .collect()
-}
-
-/// The index into a table over variables at `places` of a state over all.
-fn gather(state: usize, places: &[usize]) -> usize {
-    places
-        .iter()
-        .enumerate()
-        .fold(0usize, |i, (j, &p)| i | (state >> p & 1) << j)
+/// The indexer of a table over `vars` (any order) from a state over
+/// `all` (ascending; every one of `vars` among them).
+fn indexer_of(vars: &[u32], all: &[u32]) -> Indexer {
+    let mut bit_of = vec![0u32; all.len()];
+    for (j, x) in vars.iter().enumerate() {
+        if let Ok(p) = all.binary_search(x) {
+            bit_of[p] = 1 << j;
+        }
+    }
+    Indexer::from_bits(&bit_of)
 }
 
 /// The product of `tables` (all over variable `v`; with `v`'s prior they
@@ -690,11 +687,7 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
         Weight::One => fill(tables, &lookups, width, normalized, |_| (1.0, 1.0)),
         Weight::Cut(scope, table) => {
             // A cut variable's prior is over variables other than itself.
-            let mut bit_of = vec![0u32; width];
-            for (j, &x) in scope.iter().enumerate() {
-                bit_of[state_bit(x)] = 1 << j;
-            }
-            let indexer = Indexer::from_bits(&bit_of);
+            let indexer = indexer_of(scope, &vars);
             fill(tables, &lookups, width, normalized, |s| {
                 let q = table[indexer.index(s)];
                 (1.0 - q, q)
