@@ -328,17 +328,9 @@ pub struct Cache {
     /// the current attempt (within the last limit), or frontier groups
     /// only.
     split_gates: bool,
-    /// Generation marks over the graph's nodes: taken as up (a frontier
-    /// node of the problem, or outside it).
-    up: Vec<u32>,
-    /// Generation marks: a cut node (of the problem, or given).
-    cut: Vec<u32>,
-    /// Generation marks: visited in one walk.
-    seen: Vec<u32>,
-    /// The owner of each node in the ownership pass, valid where
-    /// `owned[v]` is the current generation.
-    owner: Vec<u32>,
-    owned: Vec<u32>,
+    /// By node of the graph, the marks of the walks (one record per node:
+    /// a walk reads several marks of each node it visits).
+    marks: Vec<Marks>,
     generation: u32,
     walk: u32,
 }
@@ -355,11 +347,7 @@ impl Cache {
             wide: None,
             unit_inputs: UNIT_INPUT_LIMITS[0],
             split_gates: false,
-            up: vec![0; n],
-            cut: vec![0; n],
-            seen: vec![0; n],
-            owner: vec![0; n],
-            owned: vec![0; n],
+            marks: vec![Marks::default(); n],
             generation: 0,
             walk: 0,
         }
@@ -400,6 +388,22 @@ impl Cache {
         self.walk += 1;
         self.walk
     }
+}
+
+/// The marks of one node in a [`Cache`].
+#[derive(Clone, Copy, Default)]
+struct Marks {
+    /// Generation mark: taken as up (a frontier node of the problem, or
+    /// outside it).
+    up: u32,
+    /// Generation mark: a cut node (of the problem, or given).
+    cut: u32,
+    /// Walk mark: visited in one walk.
+    seen: u32,
+    /// The owner of the node in the ownership pass, valid where `owned`
+    /// is the current generation.
+    owner: u32,
+    owned: u32,
 }
 
 /// The gates a problem splits (their gate children cut, see
@@ -483,20 +487,20 @@ impl Problem {
         cache.generation += 1;
         let generation = cache.generation;
         for &v in up {
-            cache.up[v as usize] = generation;
+            cache.marks[v as usize].up = generation;
         }
         for &i in given.iter().filter(|&&i| i >= CUT) {
-            cache.cut[(i - CUT) as usize] = generation;
+            cache.marks[(i - CUT) as usize].cut = generation;
         }
         let front = frontier(graph, tops, cache);
         // A group at the top (the frontier is the top alone, not a given
         // input) is split: its gate children are cut.
         let mut split = split.to_vec();
-        if front == tops && tops.len() == 1 && cache.cut[tops[0] as usize] != generation {
+        if front == tops && tops.len() == 1 && cache.marks[tops[0] as usize].cut != generation {
             split = front.clone();
         }
         for &v in &front {
-            cache.up[v as usize] = generation;
+            cache.marks[v as usize].up = generation;
         }
         let cuts = cut_nodes(graph, &front, &split, cache);
         if given.len() + cuts.len() > MAX_VARIABLES {
@@ -508,7 +512,7 @@ impl Problem {
         let cones: Vec<Option<Cone>> = unit_nodes
             .iter()
             .map(|&u| {
-                (cache.cut[u as usize] != generation || cuts.binary_search(&u).is_ok())
+                (cache.marks[u as usize].cut != generation || cuts.binary_search(&u).is_ok())
                     .then(|| unit_cone(graph, u, cache))
             })
             .collect();

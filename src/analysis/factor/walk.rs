@@ -25,13 +25,15 @@ pub(super) fn frontier(graph: &FaultGraph, tops: &[NodeRef], cache: &mut Cache) 
     let mut out = Vec::new();
     let mut stack = tops.to_vec();
     while let Some(v) = stack.pop() {
-        if std::mem::replace(&mut cache.seen[v as usize], walk) == walk
-            || cache.up[v as usize] == generation
+        if std::mem::replace(&mut cache.marks[v as usize].seen, walk) == walk
+            || cache.marks[v as usize].up == generation
         {
             continue;
         }
         match graph.gate(v) {
-            Gate::And(c) if cache.cut[v as usize] != generation => stack.extend(c.iter().copied()),
+            Gate::And(c) if cache.marks[v as usize].cut != generation => {
+                stack.extend(c.iter().copied())
+            }
             Gate::Const(true) => {}
             _ => out.push(v),
         }
@@ -56,16 +58,16 @@ pub(super) fn cut_nodes(
     let generation = cache.generation;
     let walk = cache.next_walk();
     let stopped = |cache: &Cache, c: NodeRef| {
-        cache.up[c as usize] == generation || cache.cut[c as usize] == generation
+        cache.marks[c as usize].up == generation || cache.marks[c as usize].cut == generation
     };
     let mut all = Vec::new();
     let mut stack = front.to_vec();
     while let Some(v) = stack.pop() {
-        if std::mem::replace(&mut cache.seen[v as usize], walk) == walk {
+        if std::mem::replace(&mut cache.marks[v as usize].seen, walk) == walk {
             continue;
         }
         all.push(v);
-        if cache.cut[v as usize] == generation {
+        if cache.marks[v as usize].cut == generation {
             // A given input: not walked into.
             continue;
         }
@@ -77,16 +79,16 @@ pub(super) fn cut_nodes(
     }
     all.sort_unstable_by(|a, b| b.cmp(a));
     for &f in front {
-        cache.owner[f as usize] = f;
-        cache.owned[f as usize] = generation;
+        cache.marks[f as usize].owner = f;
+        cache.marks[f as usize].owned = generation;
     }
     let mut cuts = Vec::new();
     for &v in &all {
         let gate = graph.gate(v);
-        if cache.cut[v as usize] == generation {
+        if cache.marks[v as usize].cut == generation {
             continue;
         }
-        let owner = cache.owner[v as usize];
+        let owner = cache.marks[v as usize].owner;
         let is_front = front.binary_search(&v).is_ok();
         let unit = if is_front {
             true
@@ -106,18 +108,18 @@ pub(super) fn cut_nodes(
                 && split.binary_search(&v).is_ok()
                 && !matches!(graph.gate(c as NodeRef), Gate::Event(_) | Gate::Const(_))
             {
-                cache.owned[c] = generation;
-                cache.owner[c] = MANY;
-            } else if cache.owned[c] != generation {
-                cache.owned[c] = generation;
-                cache.owner[c] = pass;
-            } else if cache.owner[c] != pass {
-                cache.owner[c] = MANY;
+                cache.marks[c].owned = generation;
+                cache.marks[c].owner = MANY;
+            } else if cache.marks[c].owned != generation {
+                cache.marks[c].owned = generation;
+                cache.marks[c].owner = pass;
+            } else if cache.marks[c].owner != pass {
+                cache.marks[c].owner = MANY;
             }
         }
     }
     for &c in &cuts {
-        cache.cut[c as usize] = generation;
+        cache.marks[c as usize].cut = generation;
     }
     cuts.sort_unstable();
     cuts
@@ -135,15 +137,15 @@ pub(super) fn unit_cone(graph: &FaultGraph, top: NodeRef, cache: &mut Cache) -> 
     };
     let mut stack = vec![top];
     while let Some(v) = stack.pop() {
-        if std::mem::replace(&mut cache.seen[v as usize], walk) == walk {
+        if std::mem::replace(&mut cache.marks[v as usize].seen, walk) == walk {
             continue;
         }
         if v != top {
-            if cache.up[v as usize] == generation {
+            if cache.marks[v as usize].up == generation {
                 cone.up.push(v);
                 continue;
             }
-            if cache.cut[v as usize] == generation {
+            if cache.marks[v as usize].cut == generation {
                 cone.cuts.push(v);
                 continue;
             }
@@ -196,7 +198,7 @@ pub(super) fn cone_size(graph: &FaultGraph, v: NodeRef, cache: &mut Cache) -> us
     let mut stack = vec![v];
     let mut size = 0;
     while let Some(w) = stack.pop() {
-        if std::mem::replace(&mut cache.seen[w as usize], walk) != walk {
+        if std::mem::replace(&mut cache.marks[w as usize].seen, walk) != walk {
             size += 1;
             stack.extend(children(graph.gate(w)).iter().copied());
         }
