@@ -663,6 +663,18 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
     let vars: Vec<u32> = bits(union & !(1u128 << v));
     let width = vars.len();
     let state_bit = |x: u32| vars.binary_search(&x).unwrap_or(0);
+    let normalized = tables.iter().all(|t| t.mass.is_none());
+    // A normalized table over every variable of the step, ascending (as
+    // every step's result is), leads: its index is computed, not looked up.
+    let mut tables = tables.to_vec();
+    let full = |t: &Table| t.mask == union && t.vars.windows(2).all(|w| w[0] < w[1]);
+    let lead = match tables.iter().position(|t| full(t)) {
+        Some(k) if normalized => {
+            tables.swap(0, k);
+            Some((union & ((1u128 << v) - 1)).count_ones() as usize)
+        }
+        _ => None,
+    };
     // Each table's indexer over a state of `vars`, and the bit of `v` in
     // its index.
     let lookups: Vec<(Indexer, usize)> = tables
@@ -681,14 +693,20 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
         })
         .collect();
     let open = tables.iter().fold(0u128, |o, t| o | t.open) & !(1u128 << v);
-    let normalized = tables.iter().all(|t| t.mass.is_none());
+    let tables = Lookups {
+        tables: &tables,
+        lookups: &lookups,
+        lead,
+        width,
+        normalized,
+    };
     let (values, mass) = match weight {
-        Weight::Event(q) => fill(tables, &lookups, width, normalized, |_| (1.0 - q, q)),
-        Weight::One => fill(tables, &lookups, width, normalized, |_| (1.0, 1.0)),
+        Weight::Event(q) => fill(&tables, |_| (1.0 - q, q)),
+        Weight::One => fill(&tables, |_| (1.0, 1.0)),
         Weight::Cut(scope, table) => {
             // A cut variable's prior is over variables other than itself.
             let indexer = indexer_of(scope, &vars);
-            fill(tables, &lookups, width, normalized, |s| {
+            fill(&tables, |s| {
                 let q = table[indexer.index(s)];
                 (1.0 - q, q)
             })
@@ -705,21 +723,41 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
     }
 }
 
-/// The loop of [`sum_out`] over the `2^width` states of its result:
-/// `weights(state)` weighs `v` up and down; with every table `normalized`
-/// the P(down) are combined directly and there is no mass.
-fn fill(
-    tables: &[&Table],
-    lookups: &[(Indexer, usize)],
+/// The tables of one step of [`sum_out`], how each is indexed from a
+/// state of the result, and the step's shape.
+struct Lookups<'a> {
+    tables: &'a [&'a Table],
+    /// By table: its indexer and the bit of the variable summed out.
+    lookups: &'a [(Indexer, usize)],
+    /// Where the first table is over every variable of the step in
+    /// ascending order (and all are normalized): the position of the
+    /// variable summed out among them.
+    lead: Option<usize>,
     width: usize,
     normalized: bool,
-    weights: impl Fn(usize) -> (f64, f64),
-) -> (Vec<f64>, Option<Vec<f64>>) {
+}
+
+/// The loop of [`sum_out`] over the `2^width` states of its result:
+/// `weights(state)` weighs `v` up and down; with every table normalized
+/// the P(down) are combined directly and there is no mass.
+fn fill(step: &Lookups, weights: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Option<Vec<f64>>) {
+    let Lookups {
+        tables,
+        lookups,
+        lead,
+        width,
+        normalized,
+    } = *step;
     let low_bits = width.min(LOW_BITS);
     let states = 1usize << width;
     let mut values = Vec::with_capacity(states);
     let mut mass = Vec::with_capacity(if normalized { 0 } else { states });
     let mut high_parts = vec![0usize; tables.len()];
+    // The lead's state `s` is at `s + (s & !below)`, where `v` is up, and
+    // `block` further where it is down.
+    let skip = usize::from(lead.is_some());
+    let (below, block) = lead.map_or((0, 0), |at| ((1usize << at) - 1, 1usize << at));
+    let first = tables.first().map_or(&[][..], |t| &t.values[..]);
     for high in 0..states >> low_bits {
         for (part, (indexer, _)) in high_parts.iter_mut().zip(lookups) {
             *part = indexer.high[high] as usize;
@@ -728,8 +766,14 @@ fn fill(
             let state = high << low_bits | low;
             let (w0, w1) = weights(state);
             if normalized {
-                let (mut d0, mut d1) = (0.0, 0.0);
-                for ((t, (indexer, v_bit)), &part) in tables.iter().zip(lookups).zip(&high_parts) {
+                let (mut d0, mut d1) = if lead.is_some() {
+                    let i = state + (state & !below);
+                    (first[i], first[i + block])
+                } else {
+                    (0.0, 0.0)
+                };
+                let others = tables.iter().zip(lookups).zip(&high_parts).skip(skip);
+                for ((t, (indexer, v_bit)), &part) in others {
                     let i = indexer.low[low] as usize | part;
                     d0 = either_down(d0, t.values[i]);
                     d1 = either_down(d1, t.values[i | v_bit]);
