@@ -23,13 +23,14 @@
 //!    for each state of its variables), a large one by factoring it in
 //!    turn with its variables given (a failover group is split: its
 //!    members become cut nodes). The variables are then summed out one at
-//!    a time, in one of two greedy orders: a cut node before the variables
-//!    its table is over, the narrowest step first (every table stays a
-//!    probability); or the step of least estimated cost first, a cut
-//!    node's table joining the step of the first variable it is over (the
-//!    tables then carry their whole mass beside their mass down, see
-//!    [`eliminate`]). The first is kept while it is cheap, else the
-//!    cheaper of the two.
+//!    a time, in one of three greedy orders: a cut node before the
+//!    variables its table is over, the narrowest step first (every table
+//!    stays a probability); or, in any order, the step of least estimated
+//!    cost first, or the step that ties together the fewest variables no
+//!    table had together yet ("min-fill"), a cut node's table joining the
+//!    step of the first variable it is over (the tables then carry their
+//!    whole mass beside their mass down, see [`eliminate`]). The first is
+//!    kept while it is cheap, else the cheapest of the three.
 //!
 //! The cost follows the width of the elimination (how many variables one
 //! step's tables span), not the size of a BDD of the whole cone, which
