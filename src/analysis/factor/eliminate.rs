@@ -693,7 +693,7 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
         })
         .collect();
     let open = tables.iter().fold(0u128, |o, t| o | t.open) & !(1u128 << v);
-    let tables = Lookups {
+    let step = Lookups {
         tables: &tables,
         lookups: &lookups,
         lead,
@@ -701,12 +701,12 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
         normalized,
     };
     let (values, mass) = match weight {
-        Weight::Event(q) => fill(&tables, |_| (1.0 - q, q)),
-        Weight::One => fill(&tables, |_| (1.0, 1.0)),
+        Weight::Event(q) => fill(&step, |_| (1.0 - q, q)),
+        Weight::One => fill(&step, |_| (1.0, 1.0)),
         Weight::Cut(scope, table) => {
             // A cut variable's prior is over variables other than itself.
             let indexer = indexer_of(scope, &vars);
-            fill(&tables, |s| {
+            fill(&step, |s| {
                 let q = table[indexer.index(s)];
                 (1.0 - q, q)
             })
