@@ -3,6 +3,8 @@
 //! summed out with its prior, and the derivatives of the result by reverse
 //! mode.
 
+use std::borrow::Cow;
+
 /// Most variables one elimination step may span (it evaluates 2^this
 /// states).
 pub const MAX_WIDTH: usize = 20;
@@ -29,11 +31,12 @@ pub(super) enum Prior<'a> {
 /// summed out before the cut variable: the prior (mass P(cut state |
 /// scope), nothing down) then joins that step, and the tables it passes
 /// into carry their mass until the cut variable is summed out.
-struct Table {
+struct Table<'a> {
     vars: Vec<u32>,
     mask: u128,
-    /// The mass of the states where a factor is down.
-    values: Vec<f64>,
+    /// The mass of the states where a factor is down (a factor's own
+    /// table borrowed).
+    values: Cow<'a, [f64]>,
     /// The whole mass (`None`: one in every state).
     mass: Option<Vec<f64>>,
     /// The cut variables whose prior this table holds and that are not
@@ -62,8 +65,8 @@ fn mask_of(vars: &[u32]) -> u128 {
 /// One elimination, kept for its gradient: every table (the factors
 /// first, then the cut priors that joined a step early and each step's
 /// result), the steps, and the tables left over the given variables.
-pub(super) struct Elimination {
-    tables: Vec<Table>,
+pub(super) struct Elimination<'a> {
+    tables: Vec<Table<'a>>,
     steps: Vec<Step>,
     live: Vec<usize>,
     given: usize,
@@ -105,32 +108,32 @@ pub(super) fn eliminate<'a>(
     Elimination::run(priors, given, factors).map(|e| e.result())
 }
 
-impl Elimination {
+impl<'a> Elimination<'a> {
     /// Runs the elimination (see [`eliminate`]) in the cheapest of the
     /// [`ORDERS`]: each cut variable summed out before the variables of
     /// its prior, which keeps every table normalized, and, when that
     /// order is costly, any order.
-    pub(super) fn run<'a>(
+    pub(super) fn run(
         priors: &[Prior],
         given: usize,
         factors: impl Iterator<Item = (&'a [u32], &'a [f64])>,
-    ) -> Option<Elimination> {
+    ) -> Option<Elimination<'a>> {
         Elimination::run_in(priors, given, factors, &ORDERS)
     }
 
     /// [`Elimination::run`] with the plan chosen among `orders` (see
     /// [`choose`]).
-    fn run_in<'a>(
+    fn run_in(
         priors: &[Prior],
         given: usize,
         factors: impl Iterator<Item = (&'a [u32], &'a [f64])>,
         orders: &[Order],
-    ) -> Option<Elimination> {
+    ) -> Option<Elimination<'a>> {
         let tables: Vec<Table> = factors
             .map(|(scope, values)| Table {
                 vars: scope.to_vec(),
                 mask: mask_of(scope),
-                values: values.to_vec(),
+                values: Cow::Borrowed(values),
                 mass: None,
                 open: 0,
                 prior_of: None,
@@ -588,7 +591,7 @@ fn step_weight(prior: Prior, own_prior: bool) -> Weight {
 /// The prior of cut variable `c` (down with probability `table` over
 /// `scope`, in the table's bit order) as a table over its scope, then
 /// `c`: mass P(c's state | scope), nothing down.
-fn prior_table(c: u32, scope: &[u32], table: &[f64]) -> Table {
+fn prior_table(c: u32, scope: &[u32], table: &[f64]) -> Table<'static> {
     let mut vars = scope.to_vec();
     vars.push(c);
     let at = scope.len();
@@ -603,7 +606,7 @@ fn prior_table(c: u32, scope: &[u32], table: &[f64]) -> Table {
         })
         .collect();
     Table {
-        values: vec![0.0; 1 << vars.len()],
+        values: Cow::Owned(vec![0.0; 1 << vars.len()]),
         mask: mask_of(&vars),
         vars,
         mass: Some(mass),
@@ -659,7 +662,7 @@ fn indexer_of(vars: &[u32], all: &[u32]) -> Indexer {
 /// table's index is its part for the high bits, fixed for the inner loop,
 /// or-ed with its part for the low bits, and the same index with `v`'s bit
 /// set gives the state where `v` is down.
-fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
+fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table<'static> {
     let vars: Vec<u32> = bits(union & !(1u128 << v));
     let width = vars.len();
     let state_bit = |x: u32| vars.binary_search(&x).unwrap_or(0);
@@ -715,7 +718,7 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
     Table {
         mask: union & !(1u128 << v),
         vars,
-        values,
+        values: Cow::Owned(values),
         // With no cut variable's prior open, the mass sums to one.
         mass: mass.filter(|_| open != 0),
         open,
@@ -726,7 +729,7 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table {
 /// The tables of one step of [`sum_out`], how each is indexed from a
 /// state of the result, and the step's shape.
 struct Lookups<'a> {
-    tables: &'a [&'a Table],
+    tables: &'a [&'a Table<'a>],
     /// By table: its indexer and the bit of the variable summed out.
     lookups: &'a [(Indexer, usize)],
     /// Where the first table is over every variable of the step in
