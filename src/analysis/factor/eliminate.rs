@@ -743,6 +743,13 @@ struct Lookups<'a> {
 /// The loop of [`sum_out`] over the `2^width` states of its result:
 /// `weights(state)` weighs `v` up and down; with every table normalized
 /// the P(down) are combined directly and there is no mass.
+///
+/// The states are taken a block of `2^LOW_BITS` at a time (one value of
+/// the high bits), table by table within the block: each table's lookups
+/// for the block are independent of each other, where the lookups of one
+/// state, table after table, form one chain of dependent operations
+/// (each state still combines its tables in the same order, so the
+/// result is the same to the bit).
 fn fill(step: &Lookups, weights: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Option<Vec<f64>>) {
     let Lookups {
         tables,
@@ -752,44 +759,58 @@ fn fill(step: &Lookups, weights: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Opt
         normalized,
     } = *step;
     let low_bits = width.min(LOW_BITS);
+    let block = 1usize << low_bits;
     let states = 1usize << width;
     let mut values = Vec::with_capacity(states);
     let mut mass = Vec::with_capacity(if normalized { 0 } else { states });
-    let mut high_parts = vec![0usize; tables.len()];
+    // Per state of the block, `v` up then down: P(down), or (mass, down
+    // mass) where a table is not normalized.
+    let mut down = vec![(0.0, 0.0); block];
+    let mut pairs = vec![((1.0, 0.0), (1.0, 0.0)); if normalized { 0 } else { block }];
     // The lead's state `s` is at `s + (s & !below)`, where `v` is up, and
-    // `block` further where it is down.
+    // `lead_block` further where it is down.
     let skip = usize::from(lead.is_some());
-    let (below, block) = lead.map_or((0, 0), |at| ((1usize << at) - 1, 1usize << at));
-    let first = tables.first().map_or(&[][..], |t| &t.values[..]);
+    let (below, lead_block) = lead.map_or((0, 0), |at| ((1usize << at) - 1, 1usize << at));
     for high in 0..states >> low_bits {
-        for (part, (indexer, _)) in high_parts.iter_mut().zip(lookups) {
-            *part = indexer.high[high] as usize;
-        }
-        for low in 0..1usize << low_bits {
-            let state = high << low_bits | low;
-            let (w0, w1) = weights(state);
-            if normalized {
-                let (mut d0, mut d1) = if lead.is_some() {
-                    let i = state + (state & !below);
-                    (first[i], first[i + block])
-                } else {
-                    (0.0, 0.0)
-                };
-                let others = tables.iter().zip(lookups).zip(&high_parts).skip(skip);
-                for ((t, (indexer, v_bit)), &part) in others {
-                    let i = indexer.low[low] as usize | part;
-                    d0 = either_down(d0, t.values[i]);
-                    d1 = either_down(d1, t.values[i | v_bit]);
+        let base = high << low_bits;
+        if normalized {
+            match lead {
+                Some(_) => {
+                    let first = &tables[0].values;
+                    for (low, d) in down.iter_mut().enumerate() {
+                        let state = base | low;
+                        let i = state + (state & !below);
+                        *d = (first[i], first[i + lead_block]);
+                    }
                 }
+                None => down.fill((0.0, 0.0)),
+            }
+            for (t, (indexer, v_bit)) in tables.iter().zip(lookups).skip(skip) {
+                let part = indexer.high[high] as usize;
+                let values = &t.values[..];
+                for (d, &low_index) in down.iter_mut().zip(&indexer.low) {
+                    let i = low_index as usize | part;
+                    d.0 = either_down(d.0, values[i]);
+                    d.1 = either_down(d.1, values[i | v_bit]);
+                }
+            }
+            for (low, &(d0, d1)) in down.iter().enumerate() {
+                let (w0, w1) = weights(base | low);
                 values.push(w0 * d0 + w1 * d1);
-            } else {
-                let (mut a0, mut a1) = ((1.0, 0.0), (1.0, 0.0));
-                for ((t, (indexer, v_bit)), &part) in tables.iter().zip(lookups).zip(&high_parts) {
-                    let i = indexer.low[low] as usize | part;
-                    let m = |i: usize| t.mass.as_ref().map_or(1.0, |m| m[i]);
-                    a0 = combine(a0, (m(i), t.values[i]));
-                    a1 = combine(a1, (m(i | v_bit), t.values[i | v_bit]));
+            }
+        } else {
+            pairs.fill(((1.0, 0.0), (1.0, 0.0)));
+            for (t, (indexer, v_bit)) in tables.iter().zip(lookups) {
+                let part = indexer.high[high] as usize;
+                let m = |i: usize| t.mass.as_ref().map_or(1.0, |m| m[i]);
+                for ((a0, a1), &low_index) in pairs.iter_mut().zip(&indexer.low) {
+                    let i = low_index as usize | part;
+                    *a0 = combine(*a0, (m(i), t.values[i]));
+                    *a1 = combine(*a1, (m(i | v_bit), t.values[i | v_bit]));
                 }
+            }
+            for (low, &(a0, a1)) in pairs.iter().enumerate() {
+                let (w0, w1) = weights(base | low);
                 values.push(w0 * a0.1 + w1 * a1.1);
                 mass.push(w0 * a0.0 + w1 * a1.0);
             }
