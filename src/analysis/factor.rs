@@ -169,8 +169,8 @@ impl Unit {
     ) -> Option<Unit> {
         if cone.nodes.len() > cache.nest_above && depth < MAX_DEPTH {
             let nested = Problem::new(source, &[top], &cone.up, variables, cache, depth + 1);
-            if let Some(problem) = nested {
-                let table = problem.table.clone();
+            if let Some(mut problem) = nested {
+                let table = std::mem::take(&mut problem.table);
                 return Some(Unit {
                     body: Body::Nested(problem),
                     table,
@@ -433,7 +433,9 @@ struct Problem {
     var_q: Vec<f64>,
     /// The variables of each unit, ascending (the bits of its table).
     scopes: Vec<Vec<u32>>,
-    /// P(down) for each state of the given variables.
+    /// P(down) for each state of the given variables (moved to the unit
+    /// where the problem is a nested unit's body: only its unit's table
+    /// is read).
     table: Vec<f64>,
 }
 
