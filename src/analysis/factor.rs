@@ -322,6 +322,9 @@ pub struct Cache {
     /// [`Factored::whole_or_bounds`]).
     keep_wide: bool,
     wide: Option<Problem>,
+    /// The unit of the last root problem that could not be set up: over
+    /// too many variables, or not exact (see [`Factored::expanded`]).
+    failed_unit: Option<NodeRef>,
     /// Most variables of one unit in the current attempt (one of
     /// [`UNIT_INPUT_LIMITS`]).
     unit_inputs: usize,
@@ -346,6 +349,7 @@ impl Cache {
             expand_first: false,
             keep_wide: false,
             wide: None,
+            failed_unit: None,
             unit_inputs: UNIT_INPUT_LIMITS[0],
             split_gates: false,
             marks: vec![Marks::default(); n],
@@ -589,6 +593,9 @@ impl Problem {
                 if splits_here && split.binary_search(&u).is_err() {
                     splits.wanted = Some(u);
                 }
+                if depth == 0 {
+                    cache.failed_unit = Some(u);
+                }
                 return None;
             }
             scopes.push(inputs.iter().filter_map(|&i| var_of(i)).collect());
@@ -610,7 +617,13 @@ impl Problem {
                     if source.limits.deadline.is_some_and(|d| Instant::now() >= d) {
                         return None;
                     }
-                    let unit = Arc::new(Unit::new(source, u, cone, &key.2, cache, depth)?);
+                    let Some(unit) = Unit::new(source, u, cone, &key.2, cache, depth) else {
+                        if depth == 0 {
+                            cache.failed_unit = Some(u);
+                        }
+                        return None;
+                    };
+                    let unit = Arc::new(unit);
                     cache.lock().insert(key, Arc::clone(&unit));
                     unit
                 }
@@ -954,7 +967,9 @@ impl Factored {
     }
 
     /// The root with its groups expanded (see [`Factored`]): the largest
-    /// group first, then the next one, until every term factors.
+    /// group first; where a term does not factor, the group whose unit
+    /// stopped it if that is a group not expanded yet, else the largest
+    /// one left; until every term factors.
     fn expanded(source: Source, root: NodeRef, cache: &mut Cache) -> Option<Factored> {
         let graph = source.graph;
         cache.generation += 1;
@@ -965,8 +980,13 @@ impl Factored {
             .map(|&v| (cone_size(graph, v, cache), v))
             .collect();
         groups.sort_unstable_by(|a, b| b.cmp(a));
-        for expand in 1..=groups.len() {
-            let chosen: Vec<NodeRef> = groups[..expand].iter().map(|g| g.1).collect();
+        let mut chosen: Vec<NodeRef> = Vec::with_capacity(groups.len());
+        let mut failed = None;
+        loop {
+            let next = failed
+                .filter(|u| !chosen.contains(u) && groups.iter().any(|g| g.1 == *u))
+                .or_else(|| groups.iter().map(|g| g.1).find(|g| !chosen.contains(g)))?;
+            chosen.push(next);
             let kept: Vec<NodeRef> = front
                 .iter()
                 .copied()
@@ -994,10 +1014,15 @@ impl Factored {
                     .collect();
             }
             let mut terms = Vec::with_capacity(choices.len());
+            failed = None;
             for (c, tops) in choices {
+                cache.failed_unit = None;
                 match Problem::new(source, &tops, &[], &[], cache, 0) {
                     Some(problem) => terms.push((c, problem)),
-                    None => break,
+                    None => {
+                        failed = cache.failed_unit.take();
+                        break;
+                    }
                 }
             }
             if terms.len() < terms.capacity() {
@@ -1010,7 +1035,6 @@ impl Factored {
             }
             return Some(Factored { terms, total });
         }
-        None
     }
 
     /// The exact unavailability.
