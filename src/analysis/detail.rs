@@ -581,9 +581,13 @@ mod factored_tests {
                 far,
                 &Compiled::new(&structure, root, &limits),
             );
-            let factored =
-                factor::Factored::new(&structure.graph, &structure.q, root, &limits, &mut cache)
-                    .expect("this spec factors");
+            let at = factor::Root {
+                graph: &structure.graph,
+                q: &structure.q,
+                node: root,
+                limits: &limits,
+            };
+            let factored = factor::Factored::new(at, &mut cache).expect("this spec factors");
             let compiled = Compiled::factored(&structure, root, factored).expect("derivatives");
             let mut by_factors = unknown(i);
             fill(

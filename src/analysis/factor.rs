@@ -823,22 +823,51 @@ const MAX_TERMS: usize = 64;
 /// the terms' absolute contributions over the result.
 const MAX_CANCELLATION: f64 = 1e3;
 
-impl Factored {
-    /// Factors the root `root` of `graph` (event `e` down with probability
-    /// `q[e]`, the same for every root given the same `cache`) and computes
-    /// its unavailability; `None` when the variables are too many or too
-    /// entangled (see the module documentation) or a unit's BDD is over
-    /// `limits`.
-    pub fn new(
-        graph: &FaultGraph,
-        q: &[f64],
-        root: NodeRef,
-        limits: &Limits,
+/// One root to factor: the graph, the probability that each event is
+/// down (`q[e]`, the same for every root given the same [`Cache`]), the
+/// root's node and the BDD engine's limits for its units.
+#[derive(Clone, Copy)]
+pub struct Root<'a> {
+    /// The fault graph.
+    pub graph: &'a FaultGraph,
+    /// By event: its probability of being down.
+    pub q: &'a [f64],
+    /// The root's node in `graph`.
+    pub node: NodeRef,
+    /// The BDD engine's limits for each unit.
+    pub limits: &'a Limits,
+}
+
+impl Root<'_> {
+    /// Runs `attempt` on this root with at most `unit_inputs` variables in
+    /// one unit's table, splitting any gate past them where `split_gates`
+    /// (else frontier groups only), see [`Cache::within`].
+    fn run<R>(
+        &self,
+        unit_inputs: usize,
+        split_gates: bool,
         cache: &mut Cache,
-    ) -> Option<Factored> {
+        attempt: impl FnOnce(Source, NodeRef, &mut Cache) -> R,
+    ) -> R {
+        let source = Source {
+            graph: self.graph,
+            q: self.q,
+            limits: self.limits,
+        };
+        cache.within(unit_inputs, split_gates, |cache| {
+            attempt(source, self.node, cache)
+        })
+    }
+}
+
+impl Factored {
+    /// Factors `root` and computes its unavailability; `None` when the
+    /// variables are too many or too entangled (see the module
+    /// documentation) or a unit's BDD is over the root's limits.
+    pub fn new(root: Root, cache: &mut Cache) -> Option<Factored> {
         for unit_inputs in UNIT_INPUT_LIMITS {
-            let factored = Factored::within(graph, q, root, limits, unit_inputs, cache);
-            if factored.is_some() || limits.deadline.is_some_and(|d| Instant::now() >= d) {
+            let factored = Factored::within(root, unit_inputs, cache);
+            if factored.is_some() || root.limits.deadline.is_some_and(|d| Instant::now() >= d) {
                 return factored;
             }
         }
@@ -847,53 +876,27 @@ impl Factored {
 
     /// [`Factored::new`] with at most `unit_inputs` variables in one
     /// unit's table (see [`UNIT_INPUT_LIMITS`]).
-    pub fn within(
-        graph: &FaultGraph,
-        q: &[f64],
-        root: NodeRef,
-        limits: &Limits,
-        unit_inputs: usize,
-        cache: &mut Cache,
-    ) -> Option<Factored> {
+    pub fn within(root: Root, unit_inputs: usize, cache: &mut Cache) -> Option<Factored> {
         let split_gates = unit_inputs == MAX_UNIT_INPUTS;
-        Factored::within_splitting(graph, q, root, limits, unit_inputs, split_gates, cache)
+        Factored::within_splitting(root, unit_inputs, split_gates, cache)
     }
 
     /// [`Factored::within`] for a root known not to factor whole within
     /// `unit_inputs` (see [`Factored::whole`]): its groups expanded
     /// straight away.
-    pub fn expanded_within(
-        graph: &FaultGraph,
-        q: &[f64],
-        root: NodeRef,
-        limits: &Limits,
-        unit_inputs: usize,
-        cache: &mut Cache,
-    ) -> Option<Factored> {
-        let source = Source { graph, q, limits };
+    pub fn expanded_within(root: Root, unit_inputs: usize, cache: &mut Cache) -> Option<Factored> {
         let split_gates = unit_inputs == MAX_UNIT_INPUTS;
-        cache.within(unit_inputs, split_gates, |cache| {
-            Factored::expanded(source, root, cache)
-        })
+        root.run(unit_inputs, split_gates, cache, Factored::expanded)
     }
 
     /// [`Factored::within`] without expanding the root's groups: `None`
     /// where it does not factor whole.
-    pub fn whole(
-        graph: &FaultGraph,
-        q: &[f64],
-        root: NodeRef,
-        limits: &Limits,
-        unit_inputs: usize,
-        cache: &mut Cache,
-    ) -> Option<Factored> {
-        let source = Source { graph, q, limits };
+    pub fn whole(root: Root, unit_inputs: usize, cache: &mut Cache) -> Option<Factored> {
         let split_gates = unit_inputs == MAX_UNIT_INPUTS;
-        cache
-            .within(unit_inputs, split_gates, |cache| {
-                Problem::new(source, &[root], &[], &[], cache, 0)
-            })
-            .map(Factored::single)
+        root.run(unit_inputs, split_gates, cache, |source, node, cache| {
+            Problem::new(source, &[node], &[], &[], cache, 0)
+        })
+        .map(Factored::single)
     }
 
     /// A root factored whole: one term.
@@ -908,18 +911,12 @@ impl Factored {
     /// [`Factored::within`], splitting any gate whose unit spans too many
     /// variables or only frontier groups.
     fn within_splitting(
-        graph: &FaultGraph,
-        q: &[f64],
-        root: NodeRef,
-        limits: &Limits,
+        root: Root,
         unit_inputs: usize,
         split_gates: bool,
         cache: &mut Cache,
     ) -> Option<Factored> {
-        let source = Source { graph, q, limits };
-        cache.within(unit_inputs, split_gates, |cache| {
-            Factored::attempt(source, root, cache)
-        })
+        root.run(unit_inputs, split_gates, cache, Factored::attempt)
     }
 
     /// The root factored whole with at most `unit_inputs` variables in one
@@ -931,16 +928,13 @@ impl Factored {
     /// variables: expanding its groups may still factor it, see
     /// [`Factored::new`]).
     pub fn whole_or_bounds(
-        graph: &FaultGraph,
-        q: &[f64],
-        root: NodeRef,
-        limits: &Limits,
+        root: Root,
         unit_inputs: usize,
         cache: &mut Cache,
         stop: &enumerate::Stop,
     ) -> Option<Whole> {
         cache.keep_wide = true;
-        let whole = Factored::whole(graph, q, root, limits, unit_inputs, cache);
+        let whole = Factored::whole(root, unit_inputs, cache);
         cache.keep_wide = false;
         let wide = cache.wide.take();
         match (whole, wide) {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::engine::{Limits, Outcome};
-use super::factor::{enumerate, Cache, Factored, Whole, MAX_UNIT_INPUTS, UNIT_INPUT_LIMITS};
+use super::factor::{enumerate, Cache, Factored, Root, Whole, MAX_UNIT_INPUTS, UNIT_INPUT_LIMITS};
 use super::structure::Structure;
 use super::{detail, schedule, unknown, Options, ServiceResult};
 use crate::model::Model;
@@ -155,9 +155,8 @@ impl<'a> Factoring<'a> {
         let first = schedule::Record::default();
         let whole = self.pass(order, until, &first, |cache, structure, i| {
             let limits = Limits::attempt(until, Some(PART_NODES));
-            let root = structure.service_nodes[i];
             let inputs = UNIT_INPUT_LIMITS[0];
-            Factored::whole(&structure.graph, &structure.q, root, &limits, inputs, cache)
+            Factored::whole(root_of(structure, i, &limits), inputs, cache)
         });
         let mut rest = Vec::new();
         let mut not_whole = vec![false; services.len()];
@@ -181,16 +180,15 @@ impl<'a> Factoring<'a> {
         // where the first pass found the root not to factor whole.
         let expand = |cache: &mut Cache, structure: &Structure, i: usize| {
             let limits = Limits::attempt(until, Some(PART_NODES));
-            let (graph, q) = (&structure.graph, &structure.q);
-            let root = structure.service_nodes[i];
+            let root = root_of(structure, i, &limits);
             UNIT_INPUT_LIMITS
                 .iter()
                 .enumerate()
                 .find_map(|(k, &inputs)| {
                     if k == 0 && not_whole[i] {
-                        Factored::expanded_within(graph, q, root, &limits, inputs, cache)
+                        Factored::expanded_within(root, inputs, cache)
                     } else {
-                        Factored::within(graph, q, root, &limits, inputs, cache)
+                        Factored::within(root, inputs, cache)
                     }
                 })
         };
@@ -219,17 +217,8 @@ impl<'a> Factoring<'a> {
                 relative_width: BOUNDS_WIDTH,
                 max_visits: u64::MAX,
             };
-            let root = structure.service_nodes[i];
-            let inputs = MAX_UNIT_INPUTS;
-            Factored::whole_or_bounds(
-                &structure.graph,
-                &structure.q,
-                root,
-                &limits,
-                inputs,
-                cache,
-                &stop,
-            )
+            let root = root_of(structure, i, &limits);
+            Factored::whole_or_bounds(root, MAX_UNIT_INPUTS, cache, &stop)
         });
         for (&i, tried) in to_bound.iter().zip(bounded) {
             match tried {
@@ -302,7 +291,7 @@ impl<'a> Factoring<'a> {
                 Some(factored) => factored,
                 None => {
                     let limits = Limits::attempt(until, Some(PART_NODES));
-                    Factored::new(&structure.graph, &structure.q, root, &limits, cache)?
+                    Factored::new(root_of(structure, i, &limits), cache)?
                 }
             };
             let compiled = detail::Compiled::factored(structure, root, factored)?;
@@ -315,5 +304,15 @@ impl<'a> Factoring<'a> {
                 services[i] = result;
             }
         }
+    }
+}
+
+/// Service `i`'s root in `structure`, factored within `limits`.
+fn root_of<'a>(structure: &'a Structure, i: usize, limits: &'a Limits) -> Root<'a> {
+    Root {
+        graph: &structure.graph,
+        q: &structure.q,
+        node: structure.service_nodes[i],
+        limits,
     }
 }

@@ -7,6 +7,15 @@ fn far() -> Limits {
     Limits::until(Instant::now() + Duration::from_secs(600))
 }
 
+fn at<'a>(graph: &'a FaultGraph, q: &'a [f64], node: NodeRef, limits: &'a Limits) -> Root<'a> {
+    Root {
+        graph,
+        q,
+        node,
+        limits,
+    }
+}
+
 /// Relative closeness for probabilities that may be tiny.
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * a.abs().max(b.abs()) + 1e-300
@@ -32,9 +41,9 @@ fn factored_roots_match_brute_force() {
         for &root in &roots {
             // Units of three variables at most, gates split past them.
             let f = if case % 5 == 1 {
-                Factored::within_splitting(&g, &q, root, &far(), 3, true, &mut cache)
+                Factored::within_splitting(at(&g, &q, root, &far()), 3, true, &mut cache)
             } else {
-                Factored::new(&g, &q, root, &far(), &mut cache)
+                Factored::new(at(&g, &q, root, &far()), &mut cache)
             };
             let Some(f) = f else {
                 continue;
@@ -106,7 +115,7 @@ fn failover_over_a_shared_datacenter_by_hand() {
     let root = g.add(Gate::And(vec![any, dc]));
     let q = [1e-4, 1e-3, 1e-3];
     let mut cache = Cache::new(&g);
-    let f = Factored::new(&g, &q, root, &far(), &mut cache).expect("factors");
+    let f = Factored::new(at(&g, &q, root, &far()), &mut cache).expect("factors");
     let up: f64 = 0.9999 * (1.0 - 1e-6);
     let down = 1e-4 + 0.9999 * 1e-6;
     assert!(
@@ -153,7 +162,7 @@ fn replica_sets_over_shared_racks() {
     let root = g.add(Gate::And(sets.clone()));
     let q: Vec<f64> = (0..next).map(|e| 1e-3 * (1.0 + e as f64)).collect();
     let mut cache = Cache::new(&g);
-    let f = Factored::new(&g, &q, root, &far(), &mut cache).expect("factors");
+    let f = Factored::new(at(&g, &q, root, &far()), &mut cache).expect("factors");
     let want = brute(&g, root, &q);
     assert!(
         close(f.unavailability(), want),
@@ -188,7 +197,7 @@ fn too_wide_gives_up() {
     let root = g.add(Gate::And(parts));
     let q = vec![1e-3; 300];
     let mut cache = Cache::new(&g);
-    assert!(Factored::new(&g, &q, root, &far(), &mut cache).is_none());
+    assert!(Factored::new(at(&g, &q, root, &far()), &mut cache).is_none());
 }
 
 /// A 2-of-3 group whose members share events with the rest of the root
@@ -223,13 +232,13 @@ fn a_group_over_too_many_variables_is_split() {
     let q: Vec<f64> = (0..19).map(|e| 1e-3 * (1.0 + e as f64 / 7.0)).collect();
     let want = brute(&g, root, &q);
     let mut cache = Cache::new(&g);
-    let unsplit = Factored::within_splitting(&g, &q, root, &far(), 3, false, &mut cache);
+    let unsplit = Factored::within_splitting(at(&g, &q, root, &far()), 3, false, &mut cache);
     assert!(
         unsplit.is_none_or(|f| f.terms.len() > 1),
         "factors whole unsplit"
     );
     let mut cache = Cache::new(&g);
-    let f = Factored::within_splitting(&g, &q, root, &far(), 3, true, &mut cache)
+    let f = Factored::within_splitting(at(&g, &q, root, &far()), 3, true, &mut cache)
         .expect("factors split");
     assert_eq!(f.terms.len(), 1, "factored whole");
     assert!(
@@ -302,8 +311,12 @@ fn too_wide_to_eliminate_is_bounded_by_enumeration_around_the_hand_derivation() 
             max_visits: u64::MAX,
         };
         let limits = far();
-        let whole =
-            Factored::whole_or_bounds(&g, &q, root, &limits, MAX_UNIT_INPUTS, &mut cache, &stop);
+        let whole = Factored::whole_or_bounds(
+            at(&g, &q, root, &limits),
+            MAX_UNIT_INPUTS,
+            &mut cache,
+            &stop,
+        );
         (whole, every_pair_of_racks_by_hand(racks, r, s))
     };
     for width in [1e-3, 1e-9] {
