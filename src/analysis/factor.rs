@@ -322,8 +322,9 @@ pub struct Cache {
     /// [`Factored::whole_or_bounds`]).
     keep_wide: bool,
     wide: Option<Problem>,
-    /// The unit of the last root problem that could not be set up: over
-    /// too many variables, or not exact (see [`Factored::expanded`]).
+    /// The first unit of a root problem that could not be set up (over
+    /// too many variables, or not exact) since it was last cleared, before
+    /// any split of it: see [`Factored::expanded`].
     failed_unit: Option<NodeRef>,
     /// Most variables of one unit in the current attempt (one of
     /// [`UNIT_INPUT_LIMITS`]).
@@ -594,7 +595,7 @@ impl Problem {
                     splits.wanted = Some(u);
                 }
                 if depth == 0 {
-                    cache.failed_unit = Some(u);
+                    cache.failed_unit.get_or_insert(u);
                 }
                 return None;
             }
@@ -619,7 +620,7 @@ impl Problem {
                     }
                     let Some(unit) = Unit::new(source, u, cone, &key.2, cache, depth) else {
                         if depth == 0 {
-                            cache.failed_unit = Some(u);
+                            cache.failed_unit.get_or_insert(u);
                         }
                         return None;
                     };

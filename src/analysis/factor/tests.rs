@@ -342,3 +342,69 @@ fn too_wide_to_eliminate_is_bounded_by_enumeration_around_the_hand_derivation() 
         _ => panic!("expected an exact value"),
     }
 }
+
+/// Two 1-of-3 groups with large cones that factor and a 1-of-2 group
+/// over too many shared variables to factor whole, even split: expanding
+/// the two largest groups and then the third needs 7 x 7 x 3 terms (over
+/// [`MAX_TERMS`]); expanding next the group whose unit stopped the first
+/// attempt needs 7 x 3, and gives the brute-force value.
+#[test]
+fn an_expansion_takes_the_group_that_stopped_a_term_next() {
+    let mut g = FaultGraph::new();
+    // Each member of the large groups: one private event under a chain
+    // of one-child gates (a large cone over one event).
+    let large = |g: &mut FaultGraph, first_event: u32| {
+        let members: Vec<NodeRef> = (0..3)
+            .map(|m| {
+                let mut node = g.add(Gate::Event(first_event + m));
+                for _ in 0..7 {
+                    node = g.add(Gate::Or(vec![node]));
+                }
+                node
+            })
+            .collect();
+        g.add(Gate::Or(members))
+    };
+    let first = large(&mut g, 0);
+    let second = large(&mut g, 3);
+    // Two members, each an AND of four ORs of a shared event and a
+    // private one: four variables per member.
+    let shared: Vec<NodeRef> = (6..10).map(|e| g.add(Gate::Event(e))).collect();
+    let private: Vec<NodeRef> = (10..14).map(|e| g.add(Gate::Event(e))).collect();
+    let members: Vec<NodeRef> = (0..2)
+        .map(|m| {
+            let parts = (0..4)
+                .map(|j| g.add(Gate::Or(vec![shared[j], private[(j + m) % 4]])))
+                .collect();
+            g.add(Gate::And(parts))
+        })
+        .collect();
+    let small = g.add(Gate::Or(members));
+    // The shared events in the root's other parts too, each in a failover
+    // with an event of its own.
+    let mut parts = vec![first, second, small];
+    for (j, &s) in shared.iter().enumerate() {
+        let own = g.add(Gate::Event(14 + j as u32));
+        parts.push(g.add(Gate::Or(vec![s, own])));
+    }
+    let root = g.add(Gate::And(parts));
+    let q: Vec<f64> = (0..18).map(|e| 1e-1 * (1.0 + f64::from(e) / 9.0)).collect();
+    let mut cache = Cache::new(&g);
+    assert!(
+        Factored::whole(at(&g, &q, root, &far()), 3, &mut cache).is_none(),
+        "factors whole"
+    );
+    let f = Factored::within_splitting(at(&g, &q, root, &far()), 3, false, &mut cache)
+        .expect("factors expanded");
+    assert_eq!(
+        f.terms.len(),
+        7 * 3,
+        "the first and the small group expanded"
+    );
+    let want = brute(&g, root, &q);
+    assert!(
+        close(f.unavailability(), want),
+        "{} vs {want}",
+        f.unavailability()
+    );
+}
