@@ -318,6 +318,9 @@ pub struct Cache {
     nest_above: usize,
     /// Expand a root's groups even when it factors whole (tests).
     expand_first: bool,
+    /// The terms of expanded roots factored so far (tests).
+    #[cfg(test)]
+    term_attempts: usize,
     /// Keep a root's problem whose elimination is too wide in `wide` (see
     /// [`Factored::whole_or_bounds`]).
     keep_wide: bool,
@@ -348,6 +351,8 @@ impl Cache {
             units: Arc::default(),
             nest_above: NEST_ABOVE,
             expand_first: false,
+            #[cfg(test)]
+            term_attempts: 0,
             keep_wide: false,
             wide: None,
             failed_unit: None,
@@ -964,7 +969,8 @@ impl Factored {
     /// The root with its groups expanded (see [`Factored`]): the largest
     /// group first; where a term does not factor, the group whose unit
     /// stopped it if that is a group not expanded yet, else the largest
-    /// one left; until every term factors.
+    /// one left; until every term factors. The terms of each round are
+    /// factored largest first.
     fn expanded(source: Source, root: NodeRef, cache: &mut Cache) -> Option<Factored> {
         let graph = source.graph;
         cache.generation += 1;
@@ -1008,9 +1014,17 @@ impl Factored {
                     })
                     .collect();
             }
+            // The terms with the most nodes first: a term that does not
+            // factor is nearly always one of them, and the round then
+            // stops before factoring the others for nothing.
+            choices.sort_by_key(|(_, tops)| std::cmp::Reverse(tops.len()));
             let mut terms = Vec::with_capacity(choices.len());
             failed = None;
             for (c, tops) in choices {
+                #[cfg(test)]
+                {
+                    cache.term_attempts += 1;
+                }
                 cache.failed_unit = None;
                 match Problem::new(source, &tops, &[], &[], cache, 0) {
                     Some(problem) => terms.push((c, problem)),

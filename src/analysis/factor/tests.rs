@@ -408,3 +408,36 @@ fn an_expansion_takes_the_group_that_stopped_a_term_next() {
         f.unavailability()
     );
 }
+
+/// A failover pair whose members each factor with the rest of the root
+/// but not together (their ORs share three events, over the limit of
+/// two variables per unit): the round stops at its first term, the one
+/// with both members, without factoring the two others for nothing.
+#[test]
+fn an_expansion_tries_its_largest_term_first() {
+    let mut g = FaultGraph::new();
+    let shared: Vec<NodeRef> = (0..3).map(|e| g.add(Gate::Event(e))).collect();
+    let members: Vec<NodeRef> = (0..2)
+        .map(|m| {
+            let or = g.add(Gate::Or(shared.clone()));
+            let own = g.add(Gate::Event(3 + m));
+            g.add(Gate::And(vec![or, own]))
+        })
+        .collect();
+    let pair = g.add(Gate::Or(members));
+    let other = g.add(Gate::Event(5));
+    let root = g.add(Gate::And(vec![pair, other]));
+    let q: Vec<f64> = (0..6).map(|e| 1e-2 * f64::from(e + 1)).collect();
+    let mut cache = Cache::new(&g);
+    cache.expand_first = true;
+    let f = Factored::within_splitting(at(&g, &q, root, &far()), 2, false, &mut cache)
+        .expect("factors whole after the expansion fails");
+    assert_eq!(cache.term_attempts, 1, "terms factored before the failure");
+    assert_eq!(f.terms.len(), 1, "factored whole");
+    let want = brute(&g, root, &q);
+    assert!(
+        close(f.unavailability(), want),
+        "{} vs {want}",
+        f.unavailability()
+    );
+}
