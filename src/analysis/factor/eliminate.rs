@@ -703,18 +703,13 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table<'sta
         width,
         normalized,
     };
-    let (values, mass) = match weight {
-        Weight::Event(q) => fill(&step, |_| (1.0 - q, q)),
-        Weight::One => fill(&step, |_| (1.0, 1.0)),
-        Weight::Cut(scope, table) => {
-            // A cut variable's prior is over variables other than itself.
-            let indexer = indexer_of(scope, &vars);
-            fill(&step, |s| {
-                let q = table[indexer.index(s)];
-                (1.0 - q, q)
-            })
-        }
+    let weights = match weight {
+        Weight::Event(q) => Weights::Fixed(1.0 - q, q),
+        Weight::One => Weights::Fixed(1.0, 1.0),
+        // A cut variable's prior is over variables other than itself.
+        Weight::Cut(scope, table) => Weights::Cut(indexer_of(scope, &vars), table),
     };
+    let (values, mass) = fill(&step, &weights);
     Table {
         mask: union & !(1u128 << v),
         vars,
@@ -740,9 +735,36 @@ struct Lookups<'a> {
     normalized: bool,
 }
 
+/// How [`fill`] weighs the two states of the variable summed out.
+enum Weights<'a> {
+    /// The same (up, down) weights in every state.
+    Fixed(f64, f64),
+    /// A cut variable's prior: down with probability `table[i]`, where
+    /// the indexer gives `i` from the state of the step's result.
+    Cut(Indexer, &'a [f64]),
+}
+
+impl Weights<'_> {
+    /// The (up, down) weights of each state of the block `high`, in
+    /// order, to `each` with the state's place in the block.
+    #[inline]
+    fn block(&self, high: usize, block: usize, mut each: impl FnMut(usize, f64, f64)) {
+        match self {
+            Weights::Fixed(w0, w1) => (0..block).for_each(|low| each(low, *w0, *w1)),
+            Weights::Cut(indexer, table) => {
+                let part = indexer.high[high] as usize;
+                for (low, &low_index) in indexer.low[..block].iter().enumerate() {
+                    let q = table[low_index as usize | part];
+                    each(low, 1.0 - q, q);
+                }
+            }
+        }
+    }
+}
+
 /// The loop of [`sum_out`] over the `2^width` states of its result:
-/// `weights(state)` weighs `v` up and down; with every table normalized
-/// the P(down) are combined directly and there is no mass.
+/// `weights` weighs `v` up and down in each state; with every table
+/// normalized the P(down) are combined directly and there is no mass.
 ///
 /// The states are taken a block of `2^LOW_BITS` at a time (one value of
 /// the high bits), table by table within the block: each table's lookups
@@ -750,7 +772,7 @@ struct Lookups<'a> {
 /// state, table after table, form one chain of dependent operations
 /// (each state still combines its tables in the same order, so the
 /// result is the same to the bit).
-fn fill(step: &Lookups, weights: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Option<Vec<f64>>) {
+fn fill(step: &Lookups, weights: &Weights) -> (Vec<f64>, Option<Vec<f64>>) {
     let Lookups {
         tables,
         lookups,
@@ -761,8 +783,8 @@ fn fill(step: &Lookups, weights: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Opt
     let low_bits = width.min(LOW_BITS);
     let block = 1usize << low_bits;
     let states = 1usize << width;
-    let mut values = Vec::with_capacity(states);
-    let mut mass = Vec::with_capacity(if normalized { 0 } else { states });
+    let mut values = vec![0.0; states];
+    let mut mass = vec![0.0; if normalized { 0 } else { states }];
     // Per state of the block, `v` up then down: P(down), or (mass, down
     // mass) where a table is not normalized.
     let mut down = vec![(0.0, 0.0); block];
@@ -794,10 +816,11 @@ fn fill(step: &Lookups, weights: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Opt
                     d.1 = either_down(d.1, values[i | v_bit]);
                 }
             }
-            for (low, &(d0, d1)) in down.iter().enumerate() {
-                let (w0, w1) = weights(base | low);
-                values.push(w0 * d0 + w1 * d1);
-            }
+            let out = &mut values[base..base + block];
+            weights.block(high, block, |low, w0, w1| {
+                let (d0, d1) = down[low];
+                out[low] = w0 * d0 + w1 * d1;
+            });
         } else {
             pairs.fill(((1.0, 0.0), (1.0, 0.0)));
             for (t, (indexer, v_bit)) in tables.iter().zip(lookups) {
@@ -809,11 +832,13 @@ fn fill(step: &Lookups, weights: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Opt
                     *a1 = combine(*a1, (m(i | v_bit), t.values[i | v_bit]));
                 }
             }
-            for (low, &(a0, a1)) in pairs.iter().enumerate() {
-                let (w0, w1) = weights(base | low);
-                values.push(w0 * a0.1 + w1 * a1.1);
-                mass.push(w0 * a0.0 + w1 * a1.0);
-            }
+            let out = &mut values[base..base + block];
+            let out_mass = &mut mass[base..base + block];
+            weights.block(high, block, |low, w0, w1| {
+                let (a0, a1) = pairs[low];
+                out[low] = w0 * a0.1 + w1 * a1.1;
+                out_mass[low] = w0 * a0.0 + w1 * a1.0;
+            });
         }
     }
     (values, (!normalized).then_some(mass))
