@@ -13,7 +13,7 @@ pub mod required;
 pub mod schedule;
 pub mod structure;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::time::{Duration, Instant};
 
