@@ -19,11 +19,13 @@ const PART_NODES: usize = 1 << 15;
 /// evaluate again (table entries times BDD nodes, see
 /// [`Factored::largest_unit_work`]) tries small BDDs for its detail first:
 /// each component inside that part costs one such evaluation. Above what
-/// the realistic platforms reach (at most 2.9 million on 10k services,
-/// 10.7 million on 100k): there the factored detail is the cheaper one
+/// the realistic 10k platform reaches (at most 2.9 million; 100k: all but
+/// a few, up to 10.7 million), where the factored detail is the cheaper
 /// (on 10k, with 2^18 here, 16 services went to the BDD ladder for 0.7 to
-/// 0.9 s where factoring their detail costs 0.2 to 0.5 s).
-const CHEAP_DETAIL_WORK: usize = 1 << 26;
+/// 0.9 s where factoring their detail costs 0.2 to 0.5 s); below what
+/// pays on the adversarial platforms (10k at `--max-time 10`: 412 to 431
+/// services exact without a limit, 438 to 451 with this one).
+const CHEAP_DETAIL_WORK: usize = 1 << 22;
 
 /// How close the bounds by enumeration of a service that does not factor
 /// are taken (`upper - lower` at most this share of `upper`): well below
