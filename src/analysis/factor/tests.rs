@@ -21,6 +21,12 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * a.abs().max(b.abs()) + 1e-300
 }
 
+/// Asserts that a factored root's unavailability is `want` (see [`close`]).
+fn assert_unavailability(f: &Factored, want: f64) {
+    let got = f.unavailability();
+    assert!(close(got, want), "{got} vs {want}");
+}
+
 /// On random DAGs (shared events, duplicates, constants, degenerate
 /// gates), every root factored is exactly the brute-force enumeration,
 /// and so is every re-evaluation with events replaced.
@@ -118,11 +124,7 @@ fn failover_over_a_shared_datacenter_by_hand() {
     let f = Factored::new(at(&g, &q, root, &far()), &mut cache).expect("factors");
     let up: f64 = 0.9999 * (1.0 - 1e-6);
     let down = 1e-4 + 0.9999 * 1e-6;
-    assert!(
-        close(f.unavailability(), down),
-        "{} vs {down}",
-        f.unavailability()
-    );
+    assert_unavailability(&f, down);
     assert!(close(1.0 - f.unavailability(), up));
     // The datacenter perfect: only the failover is left.
     let perfect = f.unavailability_with(&[(0, 0.0)]).expect("evaluates");
@@ -164,11 +166,7 @@ fn replica_sets_over_shared_racks() {
     let mut cache = Cache::new(&g);
     let f = Factored::new(at(&g, &q, root, &far()), &mut cache).expect("factors");
     let want = brute(&g, root, &q);
-    assert!(
-        close(f.unavailability(), want),
-        "{} vs {want}",
-        f.unavailability()
-    );
+    assert_unavailability(&f, want);
     let bdd = engine::Analysis::new(&g, root, &q, &far())
         .outcome()
         .upper();
@@ -241,11 +239,7 @@ fn a_group_over_too_many_variables_is_split() {
     let f = Factored::within_splitting(at(&g, &q, root, &far()), 3, true, &mut cache)
         .expect("factors split");
     assert_eq!(f.terms.len(), 1, "factored whole");
-    assert!(
-        close(f.unavailability(), want),
-        "{} vs {want}",
-        f.unavailability()
-    );
+    assert_unavailability(&f, want);
 }
 
 /// A failover over two of `racks` rack events for every pair of racks
@@ -334,11 +328,7 @@ fn too_wide_to_eliminate_is_bounded_by_enumeration_around_the_hand_derivation() 
         );
     }
     match solve(5, 1e-3) {
-        (Some(Whole::Exact(f)), want) => assert!(
-            close(f.unavailability(), want),
-            "{} vs {want}",
-            f.unavailability()
-        ),
+        (Some(Whole::Exact(f)), want) => assert_unavailability(&f, want),
         _ => panic!("expected an exact value"),
     }
 }
@@ -402,11 +392,7 @@ fn an_expansion_takes_the_group_that_stopped_a_term_next() {
         "the first and the small group expanded"
     );
     let want = brute(&g, root, &q);
-    assert!(
-        close(f.unavailability(), want),
-        "{} vs {want}",
-        f.unavailability()
-    );
+    assert_unavailability(&f, want);
 }
 
 /// A failover pair whose members each factor with the rest of the root
@@ -435,9 +421,5 @@ fn an_expansion_tries_its_largest_term_first() {
     assert_eq!(cache.term_attempts, 1, "terms factored before the failure");
     assert_eq!(f.terms.len(), 1, "factored whole");
     let want = brute(&g, root, &q);
-    assert!(
-        close(f.unavailability(), want),
-        "{} vs {want}",
-        f.unavailability()
-    );
+    assert_unavailability(&f, want);
 }
