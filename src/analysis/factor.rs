@@ -1106,10 +1106,15 @@ impl Factored {
     /// that unit alone (a sum of the table's changes weighted by their
     /// derivatives, without subtracting two unavailabilities); otherwise it
     /// is evaluated in full. `None` if the engine is inexact.
+    ///
+    /// The terms of an expanded root share most of their units (the
+    /// cache gives them the same ones): a unit is tabulated again once
+    /// for all of them.
     pub fn change(&self, sensitivity: &Sensitivity, overrides: &[(EventId, f64)]) -> Option<f64> {
+        let mut tabulated = Tabulated::default();
         let mut total = 0.0;
         for ((c, problem), term) in self.terms.iter().zip(&sensitivity.terms) {
-            total += c * term_change(problem, term, overrides)?;
+            total += c * term_change(problem, term, overrides, &mut tabulated)?;
         }
         Some(total)
     }
@@ -1148,11 +1153,33 @@ fn expansion(gate: &Gate) -> Option<Vec<(f64, Vec<NodeRef>)>> {
     )
 }
 
-/// The change of one term's unavailability (see [`Factored::change`]).
+/// The units tabulated again with one set of overrides, each with its
+/// new table (see [`Factored::change`]).
+#[derive(Default)]
+struct Tabulated(Vec<(Arc<Unit>, Vec<f64>)>);
+
+impl Tabulated {
+    /// `unit`'s table with `overrides`, computed once.
+    fn table(&mut self, unit: &Arc<Unit>, overrides: &[(EventId, f64)]) -> Option<&[f64]> {
+        let k = match self.0.iter().position(|(u, _)| Arc::ptr_eq(u, unit)) {
+            Some(k) => k,
+            None => {
+                let table = unit.tabulate_with(overrides)?;
+                self.0.push((Arc::clone(unit), table));
+                self.0.len() - 1
+            }
+        };
+        Some(&self.0[k].1)
+    }
+}
+
+/// The change of one term's unavailability (see [`Factored::change`]),
+/// its units' new tables taken from and kept in `tabulated`.
 fn term_change(
     problem: &Problem,
     sensitivity: &TermSensitivity,
     overrides: &[(EventId, f64)],
+    tabulated: &mut Tabulated,
 ) -> Option<f64> {
     if let [(e, q)] = overrides {
         if let Some(&(base, slope)) = sensitivity.events.get(e) {
@@ -1175,7 +1202,7 @@ fn term_change(
     match touched.as_slice() {
         [] if !variable => Some(0.0),
         [(unit, adjoint)] if !variable => {
-            let table = unit.tabulate_with(overrides)?;
+            let table = tabulated.table(unit, overrides)?;
             Some(
                 adjoint
                     .iter()
