@@ -1233,6 +1233,7 @@ struct TermSensitivity {
     holders: HashMap<EventId, Vec<usize>>,
 }
 
+mod buffers;
 mod eliminate;
 pub mod enumerate;
 #[cfg(test)]

@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use super::buffers;
+
 /// Most variables one elimination step may span (it evaluates 2^this
 /// states).
 pub const MAX_WIDTH: usize = 20;
@@ -224,12 +226,12 @@ impl<'a> Elimination<'a> {
         let mut down_adj: Vec<Vec<f64>> = self
             .tables
             .iter()
-            .map(|t| vec![0.0; t.values.len()])
+            .map(|t| buffers::zeros(t.values.len()))
             .collect();
         let mut mass_adj: Vec<Option<Vec<f64>>> = self
             .tables
             .iter()
-            .map(|t| t.mass.as_ref().map(|m| vec![0.0; m.len()]))
+            .map(|t| t.mass.as_ref().map(|m| buffers::zeros(m.len())))
             .collect();
         let mut prior_adj = vec![0.0; priors.len()];
         let mut cut_adj: Vec<Vec<f64>> = priors
@@ -333,6 +335,8 @@ impl<'a> Elimination<'a> {
                     Weight::Cut(..) => cut_adj[step.v as usize][weight_index] += slope,
                 }
             }
+            buffers::give_back(out_down);
+            out_mass.into_iter().for_each(buffers::give_back);
         }
         // The cut priors that joined a step early: their mass is
         // P(cut down | scope) where the cut variable is down, one less
@@ -348,11 +352,28 @@ impl<'a> Elimination<'a> {
                 *slot += adj[state | 1 << at] - adj[state];
             }
         }
-        down_adj.truncate(factors);
+        for adj in down_adj
+            .drain(factors..)
+            .chain(mass_adj.into_iter().flatten())
+        {
+            buffers::give_back(adj);
+        }
         Adjoints {
             tables: down_adj,
             priors: prior_adj,
             cuts: cut_adj,
+        }
+    }
+}
+
+impl Drop for Elimination<'_> {
+    /// The tables' buffers kept for the next elimination of this thread.
+    fn drop(&mut self) {
+        for table in self.tables.drain(..) {
+            if let Cow::Owned(values) = table.values {
+                buffers::give_back(values);
+            }
+            table.mass.into_iter().for_each(buffers::give_back);
         }
     }
 }
@@ -606,7 +627,7 @@ fn prior_table(c: u32, scope: &[u32], table: &[f64]) -> Table<'static> {
         })
         .collect();
     Table {
-        values: Cow::Owned(vec![0.0; 1 << vars.len()]),
+        values: Cow::Owned(buffers::zeros(1 << vars.len())),
         mask: mask_of(&vars),
         vars,
         mass: Some(mass),
@@ -715,7 +736,13 @@ fn sum_out(tables: &[&Table], v: u32, weight: Weight, union: u128) -> Table<'sta
         vars,
         values: Cow::Owned(values),
         // With no cut variable's prior open, the mass sums to one.
-        mass: mass.filter(|_| open != 0),
+        mass: match mass {
+            Some(mass) if open == 0 => {
+                buffers::give_back(mass);
+                None
+            }
+            mass => mass,
+        },
         open,
         prior_of: None,
     }
@@ -783,8 +810,8 @@ fn fill(step: &Lookups, weights: &Weights) -> (Vec<f64>, Option<Vec<f64>>) {
     let low_bits = width.min(LOW_BITS);
     let block = 1usize << low_bits;
     let states = 1usize << width;
-    let mut values = vec![0.0; states];
-    let mut mass = vec![0.0; if normalized { 0 } else { states }];
+    let mut values = buffers::zeros(states);
+    let mut mass = buffers::zeros(if normalized { 0 } else { states });
     // Per state of the block, `v` up then down: P(down), or (mass, down
     // mass) where a table is not normalized.
     let mut down = vec![(0.0, 0.0); block];

@@ -1,0 +1,105 @@
+//! Table buffers kept for reuse by the same thread.
+//!
+//! An elimination step of a wide service fills tables of millions of
+//! entries, and its gradient as many adjoints, and drops them a moment
+//! later. Fresh from the allocator, each such buffer is memory the kernel
+//! maps and zeroes page by page on first touch; a buffer kept here is
+//! memory already mapped.
+
+use std::cell::RefCell;
+
+/// Buffers of fewer entries are left to the allocator (its small pages
+/// are reused anyway).
+const KEEP_FROM: usize = 1 << 12;
+
+/// Most entries kept by one thread (256 MiB).
+const KEEP_AT_MOST: usize = 1 << 25;
+
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
+/// One thread's kept buffers.
+#[derive(Default)]
+struct Pool {
+    buffers: Vec<Vec<f64>>,
+    /// The capacity of `buffers`, summed.
+    entries: usize,
+}
+
+impl Pool {
+    /// The smallest kept buffer of at least `len` entries.
+    fn take(&mut self, len: usize) -> Option<Vec<f64>> {
+        let (k, _) = self
+            .buffers
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= len)
+            .min_by_key(|(_, b)| b.capacity())?;
+        let buffer = self.buffers.swap_remove(k);
+        self.entries -= buffer.capacity();
+        Some(buffer)
+    }
+}
+
+/// A buffer of `len` zeros.
+pub(super) fn zeros(len: usize) -> Vec<f64> {
+    if len >= KEEP_FROM {
+        if let Some(mut buffer) = POOL.with(|p| p.borrow_mut().take(len)) {
+            buffer.clear();
+            buffer.resize(len, 0.0);
+            return buffer;
+        }
+    }
+    vec![0.0; len]
+}
+
+/// Keeps `buffer` for a later [`zeros`] of this thread, if it is large
+/// and there is room.
+pub(super) fn give_back(buffer: Vec<f64>) {
+    let capacity = buffer.capacity();
+    if capacity < KEEP_FROM {
+        return;
+    }
+    POOL.with(|p| {
+        let mut pool = p.borrow_mut();
+        if pool.entries + capacity <= KEEP_AT_MOST {
+            pool.entries += capacity;
+            pool.buffers.push(buffer);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buffer_given_back_is_reused_zeroed() {
+        let mut buffer = zeros(KEEP_FROM * 2);
+        buffer.iter_mut().for_each(|x| *x = 7.0);
+        let address = buffer.as_ptr();
+        give_back(buffer);
+        let again = zeros(KEEP_FROM);
+        assert_eq!(again.as_ptr(), address);
+        assert_eq!(again.len(), KEEP_FROM);
+        assert!(again.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn small_buffers_are_left_to_the_allocator() {
+        give_back(vec![1.0; KEEP_FROM - 1]);
+        POOL.with(|p| {
+            let pool = p.borrow();
+            assert!(pool.buffers.iter().all(|b| b.capacity() >= KEEP_FROM));
+        });
+    }
+
+    #[test]
+    fn a_thread_keeps_at_most_its_share() {
+        for _ in 0..(KEEP_AT_MOST / KEEP_FROM) * 2 {
+            give_back(Vec::with_capacity(KEEP_FROM));
+        }
+        POOL.with(|p| assert!(p.borrow().entries <= KEEP_AT_MOST));
+    }
+}
