@@ -19,26 +19,43 @@ thread_local! {
     static POOL: RefCell<Pool> = RefCell::new(Pool::default());
 }
 
-/// One thread's kept buffers.
-#[derive(Default)]
+/// One thread's kept buffers, by size: `by_size[b]` holds buffers of at
+/// least `2^b` entries (and fewer than `2^(b+1)`), so a buffer is found
+/// without a search.
 struct Pool {
-    buffers: Vec<Vec<f64>>,
-    /// The capacity of `buffers`, summed.
+    by_size: [Vec<Vec<f64>>; usize::BITS as usize],
+    /// The capacity of every kept buffer, summed.
     entries: usize,
 }
 
+impl Default for Pool {
+    fn default() -> Pool {
+        Pool {
+            by_size: std::array::from_fn(|_| Vec::new()),
+            entries: 0,
+        }
+    }
+}
+
 impl Pool {
-    /// The smallest kept buffer of at least `len` entries.
+    /// A kept buffer of at least `len` entries.
     fn take(&mut self, len: usize) -> Option<Vec<f64>> {
-        let (k, _) = self
-            .buffers
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.capacity() >= len)
-            .min_by_key(|(_, b)| b.capacity())?;
-        let buffer = self.buffers.swap_remove(k);
+        // The least `b` with `2^b >= len`.
+        let b = len.next_power_of_two().trailing_zeros() as usize;
+        let buffer = self.by_size.get_mut(b)?.pop()?;
         self.entries -= buffer.capacity();
         Some(buffer)
+    }
+
+    /// Keeps `buffer` if there is room.
+    fn keep(&mut self, buffer: Vec<f64>) {
+        let capacity = buffer.capacity();
+        if self.entries + capacity <= KEEP_AT_MOST {
+            self.entries += capacity;
+            // The greatest `b` with `2^b <= capacity`.
+            let b = capacity.ilog2() as usize;
+            self.by_size[b].push(buffer);
+        }
     }
 }
 
@@ -61,13 +78,7 @@ pub(super) fn give_back(buffer: Vec<f64>) {
     if capacity < KEEP_FROM {
         return;
     }
-    POOL.with(|p| {
-        let mut pool = p.borrow_mut();
-        if pool.entries + capacity <= KEEP_AT_MOST {
-            pool.entries += capacity;
-            pool.buffers.push(buffer);
-        }
-    });
+    POOL.with(|p| p.borrow_mut().keep(buffer));
 }
 
 #[cfg(test)]
@@ -80,9 +91,10 @@ mod tests {
         buffer.iter_mut().for_each(|x| *x = 7.0);
         let address = buffer.as_ptr();
         give_back(buffer);
-        let again = zeros(KEEP_FROM);
+        // Any length up to its capacity, down to half of it, finds it.
+        let again = zeros(KEEP_FROM + 1);
         assert_eq!(again.as_ptr(), address);
-        assert_eq!(again.len(), KEEP_FROM);
+        assert_eq!(again.len(), KEEP_FROM + 1);
         assert!(again.iter().all(|&x| x == 0.0));
     }
 
@@ -91,7 +103,8 @@ mod tests {
         give_back(vec![1.0; KEEP_FROM - 1]);
         POOL.with(|p| {
             let pool = p.borrow();
-            assert!(pool.buffers.iter().all(|b| b.capacity() >= KEEP_FROM));
+            let kept = pool.by_size.iter().flatten();
+            assert!(kept.clone().all(|b| b.capacity() >= KEEP_FROM));
         });
     }
 
