@@ -62,7 +62,9 @@ impl Pool {
 /// A buffer of `len` zeros.
 pub(super) fn zeros(len: usize) -> Vec<f64> {
     if len >= KEEP_FROM {
-        if let Some(mut buffer) = POOL.with(|p| p.borrow_mut().take(len)) {
+        // A thread tearing down its locals has no pool left.
+        let kept = POOL.try_with(|p| p.borrow_mut().take(len));
+        if let Ok(Some(mut buffer)) = kept {
             buffer.clear();
             buffer.resize(len, 0.0);
             return buffer;
@@ -78,7 +80,8 @@ pub(super) fn give_back(buffer: Vec<f64>) {
     if capacity < KEEP_FROM {
         return;
     }
-    POOL.with(|p| p.borrow_mut().keep(buffer));
+    // A thread tearing down its locals drops the buffer instead.
+    let _ = POOL.try_with(|p| p.borrow_mut().keep(buffer));
 }
 
 #[cfg(test)]
