@@ -106,8 +106,8 @@ mod tests {
         give_back(vec![1.0; KEEP_FROM - 1]);
         POOL.with(|p| {
             let pool = p.borrow();
-            let kept = pool.by_size.iter().flatten();
-            assert!(kept.clone().all(|b| b.capacity() >= KEEP_FROM));
+            let mut kept = pool.by_size.iter().flatten();
+            assert!(kept.all(|b| b.capacity() >= KEEP_FROM));
         });
     }
 
