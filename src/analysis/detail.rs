@@ -56,6 +56,12 @@ const YEAR_SECONDS: f64 = 365.0 * 86400.0;
 /// 1.0 s for 536k (about 2 us a node on these large BDDs).
 const NANOS_PER_BDD_NODE: u64 = 3000;
 
+/// A unit of a factored service whose events are this many components
+/// of their own or more gets one weighted gradient for all of them (about
+/// three tabulations of its table, see [`factor::Factored::slopes`])
+/// rather than one tabulation per component.
+const SLOPES_AT_LEAST: usize = 4;
+
 /// Most components in a cone for which pairs are searched.
 const MAX_PAIR_CONE: usize = 60;
 
@@ -148,7 +154,19 @@ impl Solver {
     /// in q_e, so either gives the other: the slope from `gradient` (a
     /// BDD), or the change from the factored derivatives (one evaluation
     /// of the part holding `e`; a second one when `q` is 0).
-    fn single(&self, gradient: Option<&[f64]>, e: EventId, q: f64) -> Option<Single> {
+    fn single(
+        &self,
+        gradient: Option<&[f64]>,
+        slopes: &HashMap<EventId, f64>,
+        e: EventId,
+        q: f64,
+    ) -> Option<Single> {
+        if let Some(&slope) = slopes.get(&e) {
+            return Some(Single {
+                perfect: -q * slope,
+                slope,
+            });
+        }
         match self {
             Solver::Bdd { local_of, .. } => {
                 let l = *local_of.get(&e)? as usize;
@@ -167,6 +185,17 @@ impl Solver {
                 };
                 Some(Single { perfect, slope })
             }
+        }
+    }
+
+    /// dU/dq_e for those of the events `events` (each a component of its
+    /// own) that a factored service gives more cheaply together than one
+    /// by one (see [`factor::Factored::slopes`]); a BDD's come from
+    /// `gradient`.
+    fn slopes(&self, events: &[EventId]) -> HashMap<EventId, f64> {
+        match self {
+            Solver::Bdd { .. } => HashMap::new(),
+            Solver::Factored(f, s) => f.slopes(s, events, SLOPES_AT_LEAST),
         }
     }
 
@@ -239,6 +268,14 @@ pub fn fill(
     // Who consumes the budget. The changes were each component perfect
     // are kept for the requirements below.
     let mut consumers = Vec::new();
+    let single_events: Vec<EventId> = groups
+        .values()
+        .filter_map(|events| match events.as_slice() {
+            [e] => Some(*e),
+            _ => None,
+        })
+        .collect();
+    let slopes = solver.slopes(&single_events);
     let mut singles: HashMap<EventId, Single> = HashMap::new();
     let mut perfect: HashMap<Component, f64> = HashMap::new();
     for (component, events) in &groups {
@@ -247,7 +284,7 @@ pub fn fill(
             return;
         }
         let single = match events.as_slice() {
-            [e] => solver.single(gradient, *e, structure.q[*e as usize]),
+            [e] => solver.single(gradient, &slopes, *e, structure.q[*e as usize]),
             _ => None,
         };
         let change = match (single, events.as_slice()) {

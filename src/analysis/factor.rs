@@ -292,6 +292,35 @@ impl Body {
         }
     }
 
+    /// `sum over states s of weights[s] * d table[s] / dq_e` for every
+    /// event `e` private to this unit (a BDD body's events that are not
+    /// its variables), by global id; `None` for other bodies or where the
+    /// engine is not exact.
+    fn slopes(&self, weights: &[f64]) -> Option<Vec<(EventId, f64)>> {
+        let Body::Bdd {
+            analysis,
+            inputs,
+            variables,
+        } = self
+        else {
+            return None;
+        };
+        let by_local = analysis.importance_each(variables, weights, |state, set| {
+            for (j, slot) in set.iter_mut().enumerate() {
+                *slot = f64::from((state >> j & 1) as u8);
+            }
+        })?;
+        let variable = |l: usize| variables.contains(&(l as EventId));
+        Some(
+            inputs
+                .iter()
+                .enumerate()
+                .filter(|&(l, &i)| i < CUT && !variable(l))
+                .map(|(l, &i)| (i as EventId, by_local.get(l).copied().unwrap_or(0.0)))
+                .collect(),
+        )
+    }
+
     /// Whether an event is below this unit (so an override of it changes
     /// the table).
     fn has_event(&self, e: EventId) -> bool {
@@ -1095,7 +1124,97 @@ impl Factored {
             }
             terms.push(term);
         }
-        Some(Sensitivity { terms })
+        // Each unit once, its adjoints over the terms summed with their
+        // coefficients.
+        let mut units: Vec<(Arc<Unit>, Vec<f64>)> = Vec::new();
+        let mut place: HashMap<*const Unit, usize> = HashMap::new();
+        let mut variable_slopes: HashMap<EventId, f64> = HashMap::new();
+        for ((c, _), term) in self.terms.iter().zip(&terms) {
+            for (unit, adjoint) in &term.units {
+                let k = *place.entry(Arc::as_ptr(unit)).or_insert_with(|| {
+                    units.push((Arc::clone(unit), vec![0.0; adjoint.len()]));
+                    units.len() - 1
+                });
+                for (sum, a) in units[k].1.iter_mut().zip(adjoint) {
+                    *sum += c * a;
+                }
+            }
+            for (&e, &(_, slope)) in &term.events {
+                *variable_slopes.entry(e).or_default() += c * slope;
+            }
+        }
+        let mut holders: HashMap<EventId, Vec<usize>> = HashMap::new();
+        for (k, (unit, _)) in units.iter().enumerate() {
+            if let Body::Bdd { inputs, .. } = &unit.body {
+                for &i in inputs.iter().take_while(|&&i| i < CUT) {
+                    holders.entry(i as EventId).or_default().push(k);
+                }
+            }
+        }
+        Some(Sensitivity {
+            terms,
+            units,
+            holders,
+            variable_slopes,
+        })
+    }
+
+    /// dU/dq_e for the events `events` (each a component of its own)
+    /// that lie below units holding at least `at_least` of them, from
+    /// one weighted gradient of each such unit (a forward and a reverse
+    /// pass per state of its variables, for all its events at once),
+    /// where tabulating the unit again for each event would cost one
+    /// tabulation per event. U is linear in each q_e, so the change were
+    /// `e` perfect is `-q_e` times its slope, exactly. Events below
+    /// fewer of them are left out (see [`Factored::change`]); so is
+    /// everything where the engine is not exact.
+    pub fn slopes(
+        &self,
+        sensitivity: &Sensitivity,
+        events: &[EventId],
+        at_least: usize,
+    ) -> HashMap<EventId, f64> {
+        let Sensitivity {
+            units,
+            holders,
+            variable_slopes,
+            ..
+        } = sensitivity;
+        let mut asked = vec![0usize; units.len()];
+        for e in events {
+            for &k in holders.get(e).map_or(&[][..], Vec::as_slice) {
+                asked[k] += 1;
+            }
+        }
+        let mut unit_slopes: HashMap<EventId, f64> = HashMap::new();
+        let mut done = vec![false; units.len()];
+        for (k, (unit, adjoint)) in units.iter().enumerate() {
+            if asked[k] < at_least.max(1) {
+                continue;
+            }
+            let Some(slopes) = unit.body.slopes(adjoint) else {
+                continue;
+            };
+            for (e, slope) in slopes {
+                *unit_slopes.entry(e).or_default() += slope;
+            }
+            done[k] = true;
+        }
+        events
+            .iter()
+            .filter_map(|&e| {
+                let below = holders.get(&e).map_or(&[][..], Vec::as_slice);
+                let variable = variable_slopes.get(&e).copied();
+                if below.is_empty() {
+                    return variable.map(|slope| (e, slope));
+                }
+                if !below.iter().all(|&k| done[k]) {
+                    return None;
+                }
+                let variable = variable.unwrap_or(0.0);
+                Some((e, variable + unit_slopes.get(&e).copied().unwrap_or(0.0)))
+            })
+            .collect()
     }
 
     /// How much the unavailability changes with the probabilities of the
@@ -1219,6 +1338,15 @@ fn term_change(
 /// [`Factored::sensitivity`]).
 pub struct Sensitivity {
     terms: Vec<TermSensitivity>,
+    /// Each innermost unit compiled by the BDD engine (of any term) once,
+    /// with the sum over the terms of their coefficient times its
+    /// derivative by entry of its table there.
+    units: Vec<(Arc<Unit>, Vec<f64>)>,
+    /// The units of `units` below which each event lies.
+    holders: HashMap<EventId, Vec<usize>>,
+    /// By event variable (of any term, at any level): the sum over the
+    /// terms of their coefficient times the derivative by it.
+    variable_slopes: HashMap<EventId, f64>,
 }
 
 /// The derivatives of one term's unavailability.

@@ -274,6 +274,15 @@ impl Manager {
     }
 }
 
+/// Buffers of [`Compact::gradient_with`], kept between calls: every
+/// node's probabilities and how much of the root each reaches.
+#[derive(Default)]
+pub(super) struct Scratch {
+    down: Vec<f64>,
+    up: Vec<f64>,
+    reach: Vec<f64>,
+}
+
 /// A frozen BDD: children have smaller indices than parents.
 #[derive(Clone, Debug)]
 pub(super) struct Compact {
@@ -384,13 +393,23 @@ impl Compact {
         }
     }
 
-    /// Adds `scale * d P(root down) / d q_v` to `out[v]` for every variable `v`.
-    pub fn gradient(&self, p: &[(f64, f64)], scale: f64, out: &mut [f64]) {
+    /// Adds `scale * d P(root down) / d q_v` to `out[v]` for every
+    /// variable `v`, with the caller's buffers (kept for repeated use).
+    pub fn gradient_with(
+        &self,
+        p: &[(f64, f64)],
+        scale: f64,
+        out: &mut [f64],
+        scratch: &mut Scratch,
+    ) {
         if self.root < 2 {
             return;
         }
-        let (d, u) = self.forward(p);
-        let mut reach = vec![0.0; self.var.len()];
+        let Scratch { down, up, reach } = scratch;
+        self.forward_into(p, down, up);
+        let (d, u) = (&down[..], &up[..]);
+        reach.clear();
+        reach.resize(self.var.len(), 0.0);
         reach[self.root as usize] = 1.0;
         let mut memo = HashMap::new();
         for i in (2..=self.root as usize).rev() {
@@ -406,7 +425,7 @@ impl Compact {
             // P(hi down and lo up); computed as such when subtracting would cancel.
             let mut diff = d[h] - d[l];
             if diff < 0.25 * d[h] {
-                diff = self.diff(h as u32, l as u32, p, (&d, &u), &mut memo);
+                diff = self.diff(h as u32, l as u32, p, (d, u), &mut memo);
             }
             out[v] += scale * r * diff;
         }

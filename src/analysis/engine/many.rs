@@ -3,7 +3,7 @@
 //! set of probabilities only the BDD nodes that depend on a replaced event are computed again.
 
 use super::prep::Leaf;
-use super::{to_outcome, Analysis, EventId, Method, Outcome, Prob};
+use super::{to_outcome, Analysis, EventId, Method, Outcome, Prob, Reverse, Top};
 
 /// A module evaluated again for every set: its varying leaves reach it.
 struct Dirty {
@@ -119,6 +119,67 @@ impl Analysis {
                 to_outcome(*results.last().unwrap_or(&Prob::Exact(0.0, 1.0)))
             })
             .collect()
+    }
+
+    /// `sum over k of weights[k] * dU/dq_e` in the `weights.len()` sets
+    /// made on the fly (as in [`Analysis::unavailability_each`]), for
+    /// every event `e` (indexed by [`EventId`]): one forward and one
+    /// reverse pass per set of nonzero weight, for all the events at once
+    /// (the derivatives by the events of `events` themselves are of no
+    /// use). `None` unless every module is an exact BDD or formula.
+    pub fn importance_each(
+        &self,
+        events: &[EventId],
+        weights: &[f64],
+        mut make: impl FnMut(usize, &mut [f64]),
+    ) -> Option<Vec<f64>> {
+        let mut out = vec![0.0; self.nevents];
+        match self.top {
+            Top::Const(_) => return Some(out),
+            Top::Leaf(e) => {
+                if let Some(slot) = out.get_mut(e as usize) {
+                    *slot = weights.iter().sum();
+                }
+                return Some(out);
+            }
+            Top::Modules => {}
+        }
+        if !self.is_exact_bdds() {
+            return None;
+        }
+        let mut set = vec![0.0; events.len()];
+        let mut probs = self.probs.clone();
+        let mut results = self.results.clone();
+        let (mut pairs, mut gate_pairs) = (Vec::new(), Vec::new());
+        let (mut down, mut up) = (Vec::new(), Vec::new());
+        let mut reverse = Reverse::default();
+        for (k, &weight) in weights.iter().enumerate() {
+            if weight == 0.0 {
+                continue;
+            }
+            make(k, &mut set);
+            for (&e, &q) in events.iter().zip(&set) {
+                if let Some(slot) = probs.get_mut(e as usize) {
+                    *slot = (q, 1.0 - q);
+                }
+            }
+            for (mi, m) in self.modules.iter().enumerate() {
+                self.leaf_pairs(m, &probs, &results, &mut pairs);
+                let (d, u) = match &m.method {
+                    Method::Bdd(c) => c.eval_with(&pairs, &mut down, &mut up),
+                    Method::Formula(kind, ch) => {
+                        gate_pairs.clear();
+                        gate_pairs.extend(ch.iter().map(|&c| pairs[c as usize]));
+                        super::tree::eval(*kind, &gate_pairs)
+                    }
+                    // Not reached: every module is a BDD or a formula.
+                    _ => return None,
+                };
+                results[mi] = Prob::Exact(d, u);
+            }
+            self.reverse(&probs, &results, weight, &mut out, &mut reverse)?;
+        }
+        Some(out)
     }
 
     /// The (down, up) pairs of a module's leaves, all exact.

@@ -392,44 +392,69 @@ impl Analysis {
         if self.results.iter().any(|r| matches!(r, Prob::Interval(..))) {
             return None;
         }
-        let mut scale = vec![0.0; self.modules.len()];
+        let mut reverse = Reverse::default();
+        self.reverse(&self.probs, &self.results, 1.0, &mut out, &mut reverse)?;
+        Some(out)
+    }
+
+    /// Adds `seed * dU/dq_e` to `out[e]` for every event `e`, at the
+    /// events' probabilities `probs` and the modules' exact `results`
+    /// (computed from them), module by module from the top (reverse
+    /// mode); `None` where a module is not a BDD or a formula.
+    fn reverse(
+        &self,
+        probs: &[(f64, f64)],
+        results: &[Prob],
+        seed: f64,
+        out: &mut [f64],
+        buffers: &mut Reverse,
+    ) -> Option<()> {
+        let Reverse {
+            scale,
+            pairs,
+            local,
+            gate_pairs,
+            gate_gradient,
+            scratch,
+        } = buffers;
+        scale.clear();
+        scale.resize(self.modules.len(), 0.0);
         if let Some(s) = scale.last_mut() {
-            *s = 1.0;
+            *s = seed;
         }
         for (mi, m) in self.modules.iter().enumerate().rev() {
             if scale[mi] == 0.0 {
                 continue;
             }
-            let pairs: Vec<(f64, f64)> = m
-                .leaves
-                .iter()
-                .map(|&l| self.leaf_pair(l, &self.probs, &self.results))
-                .collect();
-            let mut local = vec![0.0; m.leaves.len()];
+            self.leaf_pairs(m, probs, results, pairs);
+            local.clear();
+            local.resize(m.leaves.len(), 0.0);
             match &m.method {
                 Method::Formula(kind, ch) => {
-                    let p: Vec<(f64, f64)> = ch.iter().map(|&c| pairs[c as usize]).collect();
-                    let mut g = vec![0.0; ch.len()];
-                    tree::gradient(*kind, &p, 1.0, &mut g);
+                    gate_pairs.clear();
+                    gate_pairs.extend(ch.iter().map(|&c| pairs[c as usize]));
+                    gate_gradient.clear();
+                    gate_gradient.resize(ch.len(), 0.0);
+                    tree::gradient(*kind, gate_pairs, 1.0, gate_gradient);
                     for (i, &c) in ch.iter().enumerate() {
-                        local[c as usize] += g[i];
+                        local[c as usize] += gate_gradient[i];
                     }
                 }
-                Method::Bdd(c) => c.gradient(&pairs, 1.0, &mut local),
+                Method::Bdd(c) => c.gradient_with(pairs, 1.0, local, scratch),
                 Method::Bounded(_) | Method::Known(..) | Method::Skipped => return None,
             }
             for (i, &l) in m.leaves.iter().enumerate() {
                 match l {
                     Leaf::Event(e) => {
-                        if (e as usize) < self.nevents {
-                            out[e as usize] += scale[mi] * local[i];
+                        if let Some(slot) = out.get_mut(e as usize) {
+                            *slot += scale[mi] * local[i];
                         }
                     }
                     Leaf::Module(s) => scale[s as usize] += scale[mi] * local[i],
                 }
             }
         }
-        Some(out)
+        Some(())
     }
 
     /// Total number of BDD nodes kept (for diagnostics).
@@ -603,6 +628,19 @@ impl Reevaluator<'_> {
         }
         outcome
     }
+}
+
+/// Buffers of [`Analysis::reverse`], kept between calls.
+#[derive(Default)]
+struct Reverse {
+    /// By module: the derivative of the result by its P(down).
+    scale: Vec<f64>,
+    pairs: Vec<(f64, f64)>,
+    /// By leaf of one module: the derivative of its P(down).
+    local: Vec<f64>,
+    gate_pairs: Vec<(f64, f64)>,
+    gate_gradient: Vec<f64>,
+    scratch: bdd::Scratch,
 }
 
 /// A function of the leaves' (down, up) pairs to the module's.

@@ -35,6 +35,7 @@ fn factored_roots_match_brute_force() {
     let mut rng = Rng(7);
     let mut factored = 0;
     let mut expanded = 0;
+    let mut sloped = 0;
     for case in 0..3000 {
         let n = 1 + rng.below(9);
         let (g, roots) = random_graph(&mut rng, n);
@@ -100,8 +101,37 @@ fn factored_roots_match_brute_force() {
                 "case {case} root {root} change with {overrides:?}: {change:e} vs {:e}",
                 want - base
             );
+            // The slopes from the units' weighted gradients: U is linear
+            // in each q_e, so dU/dq_e is U(q_e = 1) - U(q_e = 0), and the
+            // change were e perfect is -q_e times it. A slope is a sum of
+            // derivatives of probabilities (each at most one) that may
+            // cancel: it is held to its own magnitude and an absolute
+            // rounding of 1e-14; the change to the test above's bound.
+            let events: Vec<EventId> = (0..n as EventId).collect();
+            let slopes = f.slopes(&sensitivity, &events, 1);
+            for (&e, &slope) in &slopes {
+                let mut q1 = q.clone();
+                q1[e as usize] = 1.0;
+                let mut q0 = q.clone();
+                q0[e as usize] = 0.0;
+                let at_zero = brute(&g, root, &q0);
+                let want = brute(&g, root, &q1) - at_zero;
+                assert!(
+                    (slope - want).abs() <= 1e-11 * want.abs() + 1e-14,
+                    "case {case} root {root} slope of {e}: {slope:e} vs {want:e}"
+                );
+                let perfect = -q[e as usize] * slope;
+                let scale = at_zero.max(base);
+                assert!(
+                    (perfect - (at_zero - base)).abs() <= 1e-11 * scale + 1e-300,
+                    "case {case} root {root} {e} perfect: {perfect:e} vs {:e}",
+                    at_zero - base
+                );
+            }
+            sloped += slopes.len();
         }
     }
+    assert!(sloped > 10_000, "only {sloped} slopes checked");
     assert!(factored > 8000, "only {factored} roots factored");
     assert!(expanded > 200, "only {expanded} roots expanded");
 }
