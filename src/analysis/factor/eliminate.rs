@@ -483,6 +483,7 @@ fn plan(prior_mask: &[u128], factor_masks: &[u128], given: usize, order: Order) 
         steps: Vec::new(),
         cost: 0.0,
     };
+    let mut over: Vec<(u128, u128, usize)> = vec![(0, 0, 0); prior_mask.len()];
     while left != 0 {
         // In order, the variables of a prior still to be summed out wait.
         let mut waiting = 0u128;
@@ -508,28 +509,44 @@ fn plan(prior_mask: &[u128], factor_masks: &[u128], given: usize, order: Order) 
                 }
             }
         }
+        // By variable: the union of the live tables and of the untouched
+        // priors of the other variables over it, their open cut
+        // variables and their number (what a step over it multiplies),
+        // in one pass over the tables rather than one per variable.
+        over.fill((0, 0, 0));
+        for &(mask, open) in &live {
+            let mut xs = mask;
+            while xs != 0 {
+                let x = xs.trailing_zeros() as usize;
+                xs &= xs - 1;
+                let slot = &mut over[x];
+                slot.0 |= mask;
+                slot.1 |= open;
+                slot.2 += 1;
+            }
+        }
+        let mut priors = untouched;
+        while priors != 0 {
+            let c = priors.trailing_zeros();
+            priors &= priors - 1;
+            let mask = prior_mask[c as usize];
+            let mut xs = mask & !(1u128 << c);
+            while xs != 0 {
+                let x = xs.trailing_zeros() as usize;
+                xs &= xs - 1;
+                let slot = &mut over[x];
+                slot.0 |= mask;
+                slot.1 |= 1 << c;
+                slot.2 += 1;
+            }
+        }
         // (score, variable, span, union) of the best step.
         let mut best: Option<(f64, u32, u32, u128)> = None;
         let mut rest = left & !waiting;
         while rest != 0 {
             let v = rest.trailing_zeros();
             rest &= rest - 1;
-            let (mut union, mut inputs, mut open) = (0u128, 0usize, 0u128);
-            for t in live.iter().filter(|t| t.0 >> v & 1 == 1) {
-                union |= t.0;
-                open |= t.1;
-                inputs += 1;
-            }
-            let mut others = untouched & !(1u128 << v);
-            while others != 0 {
-                let c = others.trailing_zeros();
-                others &= others - 1;
-                if prior_mask[c as usize] >> v & 1 == 1 {
-                    union |= prior_mask[c as usize];
-                    open |= 1 << c;
-                    inputs += 1;
-                }
-            }
+            let (mut union, open, inputs) = over[v as usize];
             if union == 0 {
                 // No table left over it: its prior sums to one.
                 best = Some((0.0, v, 0, 0));
