@@ -113,7 +113,7 @@ impl Compiled {
     pub fn factored(
         structure: &Structure,
         root: NodeRef,
-        factored: factor::Factored,
+        mut factored: factor::Factored,
     ) -> Option<Compiled> {
         let sensitivity = factored.sensitivity()?;
         Some(Compiled {

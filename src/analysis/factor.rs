@@ -354,6 +354,11 @@ pub struct Cache {
     /// [`Factored::whole_or_bounds`]).
     keep_wide: bool,
     wide: Option<Problem>,
+    /// Take each root problem's derivatives while its elimination is at
+    /// hand (see [`Factored::sensitivity`]): for the roots whose detail
+    /// is wanted, where running the elimination again for them would
+    /// cost as much as it did.
+    pub with_derivatives: bool,
     /// The first unit of a root problem that could not be set up (over
     /// too many variables, or not exact) since it was last cleared, before
     /// any split of it: see [`Factored::expanded`].
@@ -384,6 +389,7 @@ impl Cache {
             term_attempts: 0,
             keep_wide: false,
             wide: None,
+            with_derivatives: false,
             failed_unit: None,
             unit_inputs: UNIT_INPUT_LIMITS[0],
             split_gates: false,
@@ -476,6 +482,9 @@ struct Problem {
     /// where the problem is a nested unit's body: only its unit's table
     /// is read).
     table: Vec<f64>,
+    /// Its derivatives, taken with its table where the cache asked for
+    /// them (see [`Cache::with_derivatives`]).
+    derivatives: Option<TermSensitivity>,
 }
 
 impl Problem {
@@ -685,10 +694,24 @@ impl Problem {
             var_q,
             scopes,
             table: Vec::new(),
+            derivatives: None,
         };
         let tables: Vec<&[f64]> = problem.units.iter().map(|u| u.table.as_slice()).collect();
-        match problem.eliminate(&problem.var_q, &tables) {
-            Some(table) => problem.table = table,
+        let priors = problem.priors(&problem.var_q, &tables);
+        let solved = Elimination::run(&priors, problem.given, problem.factors(&tables)).map(|e| {
+            let table = e.result();
+            let derivatives = (cache.with_derivatives && depth == 0)
+                .then(|| problem.term_sensitivity(&e, &priors))
+                .flatten();
+            (table, derivatives)
+        });
+        drop(priors);
+        drop(tables);
+        match solved {
+            Some((table, derivatives)) => {
+                problem.table = table;
+                problem.derivatives = derivatives;
+            }
             None => {
                 if cache.keep_wide && depth == 0 {
                     cache.wide = Some(problem);
@@ -766,7 +789,30 @@ impl Problem {
         let tables: Vec<&[f64]> = self.units.iter().map(|u| u.table.as_slice()).collect();
         let priors = self.priors(&self.var_q, &tables);
         let elimination = Elimination::run(&priors, self.given, self.factors(&tables))?;
-        let adjoints = elimination.gradient(&priors, self.frontier_units, adjoint);
+        self.gradient_of(&elimination, &priors, adjoint, out)
+    }
+
+    /// The derivatives of its table (one entry: a root problem's), from
+    /// its elimination and the priors it ran with.
+    fn term_sensitivity(
+        &self,
+        elimination: &Elimination,
+        priors: &[Prior],
+    ) -> Option<TermSensitivity> {
+        let mut term = TermSensitivity::default();
+        self.gradient_of(elimination, priors, &[1.0], &mut term)?;
+        Some(term)
+    }
+
+    /// [`Problem::gradient`] from its elimination, run with `priors`.
+    fn gradient_of(
+        &self,
+        elimination: &Elimination,
+        priors: &[Prior],
+        adjoint: &[f64],
+        out: &mut TermSensitivity,
+    ) -> Option<()> {
+        let adjoints = elimination.gradient(priors, self.frontier_units, adjoint);
         for v in self.given..self.cut_first {
             let e = self.vars[v] as EventId;
             out.events.insert(e, (self.var_q[v], adjoints.priors[v]));
@@ -1106,15 +1152,21 @@ impl Factored {
     /// The derivatives of the unavailability with respect to every
     /// innermost unit's table and every event variable's probability, for
     /// [`Factored::change`].
-    pub fn sensitivity(&self) -> Option<Sensitivity> {
+    ///
+    /// A term whose derivatives were taken with its table (see
+    /// [`Cache::with_derivatives`]) gives them up: its elimination is
+    /// not run again.
+    pub fn sensitivity(&mut self) -> Option<Sensitivity> {
         let mut terms = Vec::with_capacity(self.terms.len());
-        for (_, problem) in &self.terms {
-            let mut term = TermSensitivity {
-                units: Vec::new(),
-                events: HashMap::new(),
-                holders: HashMap::new(),
+        for (_, problem) in &mut self.terms {
+            let mut term = match problem.derivatives.take() {
+                Some(term) => term,
+                None => {
+                    let mut term = TermSensitivity::default();
+                    problem.gradient(&[1.0], &mut term)?;
+                    term
+                }
             };
-            problem.gradient(&[1.0], &mut term)?;
             for (k, (unit, _)) in term.units.iter().enumerate() {
                 if let Body::Bdd { inputs, .. } = &unit.body {
                     for &i in inputs.iter().take_while(|&&i| i < CUT) {
@@ -1350,6 +1402,7 @@ pub struct Sensitivity {
 }
 
 /// The derivatives of one term's unavailability.
+#[derive(Default)]
 struct TermSensitivity {
     /// Each innermost unit compiled by the BDD engine, with the derivative
     /// by entry of its table.

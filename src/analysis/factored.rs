@@ -165,7 +165,9 @@ impl<'a> Factoring<'a> {
         let whole = self.pass(order, until, &first, |cache, structure, i| {
             let limits = Limits::attempt(until, Some(PART_NODES));
             let inputs = UNIT_INPUT_LIMITS[0];
-            Factored::whole(root_of(structure, i, &limits), inputs, cache)
+            deriving(cache, wanted[i], |cache| {
+                Factored::whole(root_of(structure, i, &limits), inputs, cache)
+            })
         });
         let mut rest = Vec::new();
         let mut not_whole = vec![false; services.len()];
@@ -190,16 +192,18 @@ impl<'a> Factoring<'a> {
         let expand = |cache: &mut Cache, structure: &Structure, i: usize| {
             let limits = Limits::attempt(until, Some(PART_NODES));
             let root = root_of(structure, i, &limits);
-            UNIT_INPUT_LIMITS
-                .iter()
-                .enumerate()
-                .find_map(|(k, &inputs)| {
-                    if k == 0 && not_whole[i] {
-                        Factored::expanded_within(root, inputs, cache)
-                    } else {
-                        Factored::within(root, inputs, cache)
-                    }
-                })
+            deriving(cache, wanted[i], |cache| {
+                UNIT_INPUT_LIMITS
+                    .iter()
+                    .enumerate()
+                    .find_map(|(k, &inputs)| {
+                        if k == 0 && not_whole[i] {
+                            Factored::expanded_within(root, inputs, cache)
+                        } else {
+                            Factored::within(root, inputs, cache)
+                        }
+                    })
+            })
         };
         let now = Instant::now();
         let expanded_until = now
@@ -314,6 +318,16 @@ impl<'a> Factoring<'a> {
             }
         }
     }
+}
+
+/// Runs `attempt` taking the derivatives of its root problems with their
+/// tables where `wanted` (the service's detail will need them, see
+/// [`Cache::with_derivatives`]).
+fn deriving<R>(cache: &mut Cache, wanted: bool, attempt: impl FnOnce(&mut Cache) -> R) -> R {
+    cache.with_derivatives = wanted;
+    let result = attempt(cache);
+    cache.with_derivatives = false;
+    result
 }
 
 /// Service `i`'s root in `structure`, factored within `limits`.

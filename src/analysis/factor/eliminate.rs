@@ -197,7 +197,7 @@ impl<'a> Elimination<'a> {
 
     /// P(down) for each state of the given variables (every table left is
     /// normalized: each cut variable is summed out with its prior).
-    fn result(&self) -> Vec<f64> {
+    pub(super) fn result(&self) -> Vec<f64> {
         // The tables over no variable first, combined once.
         let given: Vec<u32> = (0..self.given as u32).collect();
         let mut constant = 0.0;

@@ -45,6 +45,9 @@ fn factored_roots_match_brute_force() {
         // groups expanded by inclusion and exclusion, or not.
         cache.nest_above = if case % 2 == 0 { 2 } else { usize::MAX };
         cache.expand_first = case % 3 == 0;
+        // The derivatives taken with each root's table, or afterwards by
+        // running its elimination again: the checks below hold for both.
+        cache.with_derivatives = case % 4 < 2;
         for &root in &roots {
             // Units of three variables at most, gates split past them.
             let f = if case % 5 == 1 {
@@ -52,7 +55,7 @@ fn factored_roots_match_brute_force() {
             } else {
                 Factored::new(at(&g, &q, root, &far()), &mut cache)
             };
-            let Some(f) = f else {
+            let Some(mut f) = f else {
                 continue;
             };
             factored += 1;
@@ -92,6 +95,12 @@ fn factored_roots_match_brute_force() {
                 "case {case} root {root} with {overrides:?}: {got:e} vs {want:e}"
             );
             // The change from the derivatives: linear in one unit's table.
+            assert!(
+                f.terms
+                    .iter()
+                    .all(|(_, p)| p.derivatives.is_some() == cache.with_derivatives),
+                "case {case}: derivatives taken with the tables exactly when asked"
+            );
             let sensitivity = f.sensitivity().expect("the base eliminates again");
             let change = f.change(&sensitivity, &overrides).expect("evaluates");
             let base = brute(&g, root, &q);
