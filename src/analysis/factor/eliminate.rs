@@ -283,6 +283,31 @@ impl<'a> Elimination<'a> {
             let low_mask = (1usize << at) - 1;
             let out_down = std::mem::take(&mut down_adj[step.out]);
             let out_mass = mass_adj[step.out].take();
+            if out_mass.is_none() && inputs.iter().all(|t| t.mass.is_none()) {
+                let normalized = NormalizedStep {
+                    inputs: &inputs,
+                    indexers: &input_indexers,
+                    weight,
+                    weight_indexer: &weight_indexer,
+                    at,
+                };
+                let mut adjoints: Vec<Vec<f64>> = step
+                    .inputs
+                    .iter()
+                    .map(|&t| std::mem::take(&mut down_adj[t]))
+                    .collect();
+                let slope_adj = match weight {
+                    Weight::Event(_) => std::slice::from_mut(&mut prior_adj[step.v as usize]),
+                    Weight::Cut(..) => &mut cut_adj[step.v as usize][..],
+                    Weight::One => &mut [][..],
+                };
+                normalized.gradient(&out_down, &mut adjoints, slope_adj);
+                for (&t, adjoint) in step.inputs.iter().zip(adjoints) {
+                    down_adj[t] = adjoint;
+                }
+                buffers::give_back(out_down);
+                continue;
+            }
             for (s, &g_down) in out_down.iter().enumerate() {
                 let g_mass = out_mass.as_ref().map_or(0.0, |m| m[s]);
                 if g_down == 0.0 && g_mass == 0.0 {
@@ -374,6 +399,84 @@ impl Drop for Elimination<'_> {
                 buffers::give_back(values);
             }
             table.mass.into_iter().for_each(buffers::give_back);
+        }
+    }
+}
+
+/// One step of an elimination whose tables are all normalized (see
+/// [`Table`]), for [`Elimination::gradient`]: its result is
+/// `w0 D0 + w1 D1` in each state, where `Db` is P(any input down) with
+/// the variable summed out in state `b` and the weights are its prior's.
+struct NormalizedStep<'a> {
+    inputs: &'a [&'a Table<'a>],
+    indexers: &'a [Indexer],
+    weight: Weight<'a>,
+    weight_indexer: &'a Indexer,
+    /// The place of the variable summed out among the step's variables.
+    at: usize,
+}
+
+impl NormalizedStep<'_> {
+    /// Adds the derivatives of `sum(out_adjoint[s] * result[s])` by each
+    /// input's entries to `adjoints` (by input) and by the prior of the
+    /// variable summed out to `slopes` (its event's one slot, or its cut
+    /// table's entries). The derivative of `Db` by one input's P(down) is
+    /// the probability that every other input is up, a product of
+    /// prefixes and suffixes; `Db` itself is combined as the elimination
+    /// did, so the prior's slope `D1 - D0` loses nothing to rounding.
+    fn gradient(&self, out_adjoint: &[f64], adjoints: &mut [Vec<f64>], slopes: &mut [f64]) {
+        let count = self.inputs.len();
+        let low_mask = (1usize << self.at) - 1;
+        let mut indices = vec![0usize; count];
+        let mut down = vec![0.0; count];
+        let mut up_before = vec![0.0; count];
+        for (s, &g) in out_adjoint.iter().enumerate() {
+            if g == 0.0 {
+                continue;
+            }
+            let state = (s & low_mask) | (s & !low_mask) << 1;
+            let (q, weight_index) = match self.weight {
+                Weight::Event(q) => (q, 0),
+                Weight::Cut(_, table) => {
+                    let i = self.weight_indexer.index(state);
+                    (table[i], i)
+                }
+                Weight::One => (f64::NAN, 0),
+            };
+            let mut either = [0.0; 2];
+            for (b, either_b) in either.iter_mut().enumerate() {
+                let full = state | b << self.at;
+                let mut acc = 0.0;
+                for (j, (indexer, table)) in self.indexers.iter().zip(self.inputs).enumerate() {
+                    let i = indexer.index(full);
+                    indices[j] = i;
+                    down[j] = table.values[i];
+                    acc = either_down(acc, down[j]);
+                }
+                *either_b = acc;
+                let w = match self.weight {
+                    Weight::One => 1.0,
+                    _ if b == 1 => q,
+                    _ => 1.0 - q,
+                };
+                if w == 0.0 {
+                    continue;
+                }
+                let mut up = 1.0;
+                for (slot, &d) in up_before.iter_mut().zip(&down) {
+                    *slot = up;
+                    up *= 1.0 - d;
+                }
+                let g_w = g * w;
+                let mut up_after = 1.0;
+                for j in (0..count).rev() {
+                    adjoints[j][indices[j]] += g_w * up_before[j] * up_after;
+                    up_after *= 1.0 - down[j];
+                }
+            }
+            if let Some(slot) = slopes.get_mut(weight_index) {
+                *slot += g * (either[1] - either[0]);
+            }
         }
     }
 }
