@@ -358,7 +358,7 @@ pub struct Cache {
     /// hand (see [`Factored::sensitivity`]): for the roots whose detail
     /// is wanted, where running the elimination again for them would
     /// cost as much as it did.
-    pub with_derivatives: bool,
+    pub(in crate::analysis) with_derivatives: bool,
     /// The first unit of a root problem that could not be set up (over
     /// too many variables, or not exact) since it was last cleared, before
     /// any split of it: see [`Factored::expanded`].

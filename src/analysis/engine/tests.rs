@@ -238,6 +238,7 @@ fn random_dags_against_brute_force() {
             }
             // Many sets over the same events: the same bits as one at a time.
             same_as_one_at_a_time(&a, &mut rng, n, case);
+            weighted_derivatives_by_enumeration(&g, root, &a, &q, &mut rng, case);
             // Multilinear: U - U|q_e=0 = q_e dU/dq_e.
             let zero = exact(a.unavailability_with(&[(e, 0.0)]));
             let lhs = want - zero;
@@ -247,6 +248,53 @@ fn random_dags_against_brute_force() {
                 "case {case}: {lhs} vs {rhs}"
             );
         }
+    }
+}
+
+/// [`Analysis::importance_each`] over the states of one or two events set
+/// to up or down, with random weights: for every other event, the weighted
+/// sum of the brute-force derivatives in each state.
+fn weighted_derivatives_by_enumeration(
+    g: &FaultGraph,
+    root: NodeRef,
+    a: &Analysis,
+    q: &[f64],
+    rng: &mut Rng,
+    case: usize,
+) {
+    let n = q.len();
+    let mut events: Vec<EventId> = (0..1 + rng.below(2)).map(|_| rng.below(n) as u32).collect();
+    events.sort_unstable();
+    events.dedup();
+    let states = 1usize << events.len();
+    let weights: Vec<f64> = (0..states)
+        .map(|k| if k == 1 { 0.0 } else { rng.unit() - 0.5 })
+        .collect();
+    let set_state = |k: usize| -> Vec<f64> {
+        let mut qk = q.to_vec();
+        for (j, &e) in events.iter().enumerate() {
+            qk[e as usize] = f64::from((k >> j & 1) as u8);
+        }
+        qk
+    };
+    let got = a
+        .importance_each(&events, &weights, |k, set| {
+            for (j, slot) in set.iter_mut().enumerate() {
+                *slot = f64::from((k >> j & 1) as u8);
+            }
+        })
+        .expect("exact");
+    for e in (0..n).filter(|e| !events.contains(&(*e as u32))) {
+        let terms: Vec<f64> = (0..states)
+            .map(|k| weights[k] * brute_derivative(g, root, &set_state(k), e))
+            .collect();
+        let want: f64 = terms.iter().sum();
+        let scale: f64 = terms.iter().map(|t| t.abs()).sum();
+        assert!(
+            (got[e] - want).abs() <= 1e-12 * scale + 1e-300,
+            "case {case} root {root} event {e} over {events:?}: {} vs {want}",
+            got[e]
+        );
     }
 }
 
