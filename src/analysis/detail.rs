@@ -107,9 +107,10 @@ impl Compiled {
         }
     }
 
-    /// A service factored by [`factor::Factored`] (exact); `None` if its
-    /// derivatives cannot be had (they always can: the same elimination
-    /// runs again).
+    /// A service factored by [`factor::Factored`] (exact), with its
+    /// derivatives: those taken with its numbers, else from its
+    /// eliminations run again; `None` if they cannot be had (they always
+    /// can: the same eliminations run again).
     pub fn factored(
         structure: &Structure,
         root: NodeRef,

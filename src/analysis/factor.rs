@@ -1153,9 +1153,9 @@ impl Factored {
     /// innermost unit's table and every event variable's probability, for
     /// [`Factored::change`].
     ///
-    /// A term whose derivatives were taken with its table (see
-    /// [`Cache::with_derivatives`]) gives them up: its elimination is
-    /// not run again.
+    /// A term whose derivatives were taken with its table (where the
+    /// cache's `with_derivatives` asked for them) gives them up: its
+    /// elimination is not run again.
     pub fn sensitivity(&mut self) -> Option<Sensitivity> {
         let mut terms = Vec::with_capacity(self.terms.len());
         for (_, problem) in &mut self.terms {
