@@ -1167,13 +1167,7 @@ impl Factored {
                     term
                 }
             };
-            for (k, (unit, _)) in term.units.iter().enumerate() {
-                if let Body::Bdd { inputs, .. } = &unit.body {
-                    for &i in inputs.iter().take_while(|&&i| i < CUT) {
-                        term.holders.entry(i as EventId).or_default().push(k);
-                    }
-                }
-            }
+            term.holders = holders_of(&term.units);
             terms.push(term);
         }
         // Each unit once, its adjoints over the terms summed with their
@@ -1195,14 +1189,7 @@ impl Factored {
                 *variable_slopes.entry(e).or_default() += c * slope;
             }
         }
-        let mut holders: HashMap<EventId, Vec<usize>> = HashMap::new();
-        for (k, (unit, _)) in units.iter().enumerate() {
-            if let Body::Bdd { inputs, .. } = &unit.body {
-                for &i in inputs.iter().take_while(|&&i| i < CUT) {
-                    holders.entry(i as EventId).or_default().push(k);
-                }
-            }
-        }
+        let holders = holders_of(&units);
         Some(Sensitivity {
             terms,
             units,
@@ -1384,6 +1371,20 @@ fn term_change(
         }
         _ => Some(problem.table_with(overrides)?[0] - problem.table[0]),
     }
+}
+
+/// By event: the units of `units` (each a BDD part with its adjoint)
+/// below which it lies.
+fn holders_of(units: &[(Arc<Unit>, Vec<f64>)]) -> HashMap<EventId, Vec<usize>> {
+    let mut holders: HashMap<EventId, Vec<usize>> = HashMap::new();
+    for (k, (unit, _)) in units.iter().enumerate() {
+        if let Body::Bdd { inputs, .. } = &unit.body {
+            for &i in inputs.iter().take_while(|&&i| i < CUT) {
+                holders.entry(i as EventId).or_default().push(k);
+            }
+        }
+    }
+    holders
 }
 
 /// The derivatives of a factored unavailability, one set per term (see
